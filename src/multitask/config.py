@@ -182,6 +182,11 @@ def _check_val_metric(v: str) -> str:
     return v
 
 
+class Evaluate(_Strict):
+    natural_set: Annotated[str, Field(min_length=1)] = "tests/data/natural.csv"
+    batch_size: PositiveInt = 64
+
+
 class Tracking(_Strict):
     experiment: Annotated[str, Field(min_length=1)]
 
@@ -209,6 +214,7 @@ class Params(_Strict):
     validate_: Validate = Field(alias="validate")
     model: ModelConfig
     train: Train
+    evaluate: Evaluate = Evaluate()
     tracking: Tracking
     register_: Register = Field(alias="register")
     serve: Serve = Serve()

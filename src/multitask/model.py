@@ -198,7 +198,10 @@ class MultiTaskSentenceTransformer(nn.Module):
             self.tokenizer.save_pretrained(enc_dir)
             heads = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
             save_file(heads, str(tmp / HEADS_FILE))
-            weights = [HEADS_FILE, *(f"{ENCODER_DIR}/{p.name}" for p in enc_dir.glob("*.safetensors"))]
+            weights = [
+                HEADS_FILE,
+                *(f"{ENCODER_DIR}/{p.name}" for p in enc_dir.glob("*.safetensors")),
+            ]
             meta = {
                 "format_version": FORMAT_VERSION,
                 "labels": self.labels,
@@ -213,7 +216,7 @@ class MultiTaskSentenceTransformer(nn.Module):
     def load(
         cls, path: str | Path, expected_labels: Mapping[str, Sequence[str]] | None = None
     ) -> MultiTaskSentenceTransformer:
-        """Load a saved folder, verifying checksums and labels; ModelLoadError names what's wrong."""
+        """Load a saved folder, verifying checksums and labels (ModelLoadError names the file)."""
         _quiet_transformers()
         from transformers import AutoModel, AutoTokenizer
 
@@ -257,3 +260,16 @@ class MultiTaskSentenceTransformer(nn.Module):
         except Exception as err:
             raise ModelLoadError(f"cannot load heads from {heads_path}: {err}") from None
         return model.eval()
+
+
+def probs_to_frame(probs: Mapping[str, np.ndarray], labels: Mapping[str, Sequence[str]]):
+    """Tabular predictions: `<task>` label columns and `<task>_prob_<label>` probabilities."""
+    import pandas as pd
+
+    cols: dict[str, Any] = {}
+    for task, p in probs.items():
+        cols[task] = [labels[task][i] for i in p.argmax(axis=1)]
+    for task, p in probs.items():
+        for j, name in enumerate(labels[task]):
+            cols[f"{task}_prob_{name}"] = p[:, j].astype("float64")
+    return pd.DataFrame(cols)

@@ -1,0 +1,95 @@
+"""DVC stage `evaluate@<scenario>`: per-task accuracy and macro-F1 on val, test and the natural set.
+
+Outputs under reports/eval/<scenario>/: metrics.json (DVC metrics), confusion_<task>.csv (DVC
+confusion plots on the test split) and confusion_<task>.png. Everything is also logged into the
+scenario's MLflow training run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from multitask import tracking
+from multitask.cli_support import run_main, setup_logging, stage_parser
+from multitask.config import TASKS, load_params
+from multitask.data import read_splits, read_table
+from multitask.evaluation import evaluate_table
+from multitask.io import atomic_dir
+from multitask.model import MultiTaskSentenceTransformer
+from multitask.plots import save_confusion
+
+log = logging.getLogger("evaluate")
+
+
+def main() -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--scenario", required=True, help="a key of train.scenarios in params")
+    parser.add_argument("--data", default="data", help="folder with train/val/test.csv")
+    args = parser.parse_args()
+    setup_logging(args.verbose)
+    params = load_params(args.params)
+    name = args.scenario
+    params.train.scenario(name)  # unknown names fail with the list of known ones
+    model_dir = Path("models") / name
+    run_info = json.loads((model_dir / "run.json").read_text())
+    model = MultiTaskSentenceTransformer.load(model_dir / "model", params.labels.as_dict())
+    splits = read_splits(args.data)
+
+    metrics: dict[str, float] = {}
+    confusions, preds = {}, {}
+    for split in ("val", "test"):
+        m, confusions[split], preds[split] = evaluate_table(model, splits[split], split)
+        metrics.update(m)
+    natural = read_table(params.evaluate.natural_set, ["text", *TASKS])
+    # Keep the natural sentences whose labels exist in this label set (subsets are allowed).
+    known = natural["topic"].isin(model.labels["topic"]) & natural["sentiment"].isin(
+        model.labels["sentiment"]
+    )
+    if known.any():
+        m, _, _ = evaluate_table(model, natural[known], "natural")
+        metrics.update(m)
+    metrics = {k: round(v, 6) for k, v in metrics.items()}
+    metrics.update(
+        {
+            "params_trainable": run_info["params_trainable"],
+            "train_seconds": run_info["train_seconds"],
+        }
+    )
+
+    out_dir = Path("reports/eval") / name
+    test = splits["test"]
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        for task in TASKS:
+            names = model.labels[task]
+            rows = pd.DataFrame(
+                {"actual": test[task].tolist(), "predicted": [names[i] for i in preds["test"][task]]}
+            )
+            rows.to_csv(tmp / f"confusion_{task}.csv", index=False)
+            save_confusion(
+                confusions["test"][task],
+                names,
+                f"{name}: {task} (test)",
+                tmp / f"confusion_{task}.png",
+            )
+
+    tracking.connect()
+    with tracking.run_scope(run_id=run_info["run_id"]):
+        tracking.log_metrics({k: v for k, v in metrics.items() if "/" in k})
+        tracking.log_artifacts(sorted(out_dir.iterdir()), "eval")
+    log.info(
+        "%s: test acc topic %.3f sentiment %.3f | natural topic %.3f sentiment %.3f",
+        name,
+        metrics["test/acc_topic"],
+        metrics["test/acc_sentiment"],
+        metrics.get("natural/acc_topic", float("nan")),
+        metrics.get("natural/acc_sentiment", float("nan")),
+    )
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,29 @@
+"""DVC stage `generate`: labelled sentences (synthetic or the user's CSV) split into data/*.csv."""
+
+from __future__ import annotations
+
+import logging
+
+from multitask.cli_support import run_main, setup_logging, stage_parser
+from multitask.config import load_params
+from multitask.data import SPLITS, load_source, split_path, stratified_split, write_table
+
+log = logging.getLogger("generate")
+
+
+def main() -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--out", default="data", help="output folder (default: data)")
+    args = parser.parse_args()
+    setup_logging(args.verbose)
+    params = load_params(args.params)
+    raw = load_source(params.generate, params.labels)
+    table = stratified_split(raw, params.generate)
+    for split in SPLITS:
+        part = table[table["split"] == split]
+        write_table(part, split_path(args.out, split))
+        log.info("%s: %d rows -> %s", split, len(part), split_path(args.out, split))
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,41 @@
+"""DVC stage `validate`: check data/*.csv against the pandera schema; write the report.
+
+On failure the pipeline stops with a readable summary (column, check, offending rows), and the
+full list of failing rows is written to reports/validation_failures.csv.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from multitask.cli_support import run_main, setup_logging, stage_parser
+from multitask.config import load_params
+from multitask.data import read_splits, write_table
+from multitask.io import atomic_write_json
+from multitask.validation import DataValidationError, validate_frame
+
+log = logging.getLogger("validate")
+
+
+def main() -> None:
+    parser = stage_parser(__doc__)
+    parser.add_argument("--data", default="data", help="folder with train/val/test.csv")
+    parser.add_argument("--report", default="reports/validation.json", help="report path")
+    args = parser.parse_args()
+    setup_logging(args.verbose)
+    params = load_params(args.params)
+    table = pd.concat(read_splits(args.data).values(), ignore_index=True)
+    try:
+        report = validate_frame(table, params.labels, params.validate_)
+    except DataValidationError as err:
+        write_table(err.failures, "reports/validation_failures.csv")
+        log.error("failing rows written to reports/validation_failures.csv")
+        raise
+    atomic_write_json(args.report, report)
+    log.info("data valid: %d rows -> %s", report["rows"], args.report)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,75 @@
+"""Shared plumbing for stage scripts and the CLI: argument parsing, logging, friendly errors.
+
+Known failures (bad params, bad data, unreachable tracking store, missing champion) print one
+line, ``error: <what is wrong>``, and exit 1 instead of a traceback. Ctrl-C and SIGTERM exit 130
+after the code's own `finally` blocks have run, so MLflow runs end KILLED and no temp file stays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from multitask.config import ConfigError
+
+log = logging.getLogger("multitask")
+
+
+class UserFacingError(RuntimeError):
+    """An error whose message is the whole story (no traceback needed)."""
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from multitask.model import ModelLoadError
+
+    errors: list[type[BaseException]] = [UserFacingError, ConfigError, ModelLoadError]
+    try:
+        from multitask.data import DataError
+
+        errors.append(DataError)
+    except ImportError:  # pragma: no cover - data module always ships
+        pass
+    return tuple(errors)
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
+    for noisy in ("urllib3", "alembic", "mlflow.store", "httpx", "git"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def stage_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--params", default="params.yaml", help="parameters file (params.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def _sigterm(signum: int, frame: Any) -> NoReturn:
+    # Turn SIGTERM into the same clean unwinding as Ctrl-C.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_main(fn: Callable[[], int | None]) -> NoReturn:
+    """Run a stage's main, mapping known errors to a one-line message and exit code."""
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        code = fn() or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    except _known_errors() as err:
+        print(f"error: {err}", file=sys.stderr)
+        code = 1
+    sys.exit(code)

@@ -1,0 +1,245 @@
+"""MLflow at the edge: the only module that imports mlflow.
+
+Conventions (DESIGN.md): one experiment; one run per scenario per pipeline execution, named after
+the scenario and tagged with scenario, git commit, data digest and a pipeline id; stable metric
+names; the training data as a dataset input; the model as a pyfunc "from code" whose weights are
+safetensors (no pickle). The default store is sqlite in the project folder; MLFLOW_TRACKING_URI
+points everything at a team server instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from multitask.cli_support import UserFacingError
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCENARIO_TAG = "scenario"
+PIPELINE_TAG = "pipeline_id"
+
+
+def _fast_fail_env() -> None:
+    # MLflow retries HTTP for minutes by default; an unreachable server should fail in seconds.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_TRACKING_INSECURE_TLS", "false")
+
+
+def tracking_uri(root: Path | None = None) -> str:
+    """MLFLOW_TRACKING_URI if set, else sqlite in the project folder (absolute path: 4 slashes)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    return f"sqlite:///{(root or Path.cwd()).resolve() / 'mlflow.db'}"
+
+
+def connect(root: Path | None = None) -> str:
+    """Point mlflow at the store and check it answers; UserFacingError naming the URI if not."""
+    _fast_fail_env()
+    import mlflow
+
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    if not uri.startswith(("http://", "https://")):
+        mlflow.set_registry_uri(uri)
+    try:
+        mlflow.search_experiments(max_results=1)
+    except Exception as err:  # connection errors surface as several mlflow/requests types
+        raise UserFacingError(
+            f"MLflow tracking store {uri} is unreachable: {str(err).splitlines()[0][:300]}"
+        ) from None
+    return uri
+
+
+def ensure_experiment(name: str, root: Path | None = None) -> str:
+    """Get or create the experiment; local stores get an absolute artifact location."""
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is None:
+        location = None
+        if not os.environ.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://")):
+            location = ((root or Path.cwd()).resolve() / "mlartifacts").as_uri()
+        exp_id = mlflow.create_experiment(name, artifact_location=location)
+    else:
+        exp_id = exp.experiment_id
+    mlflow.set_experiment(experiment_id=exp_id)
+    return exp_id
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def pipeline_id() -> str:
+    """Shared by the runs of one pipeline execution (the Makefile exports it); else a fresh id."""
+    return os.environ.get("MULTITASK_PIPELINE_ID") or (
+        time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    )
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def close_orphans(experiment_id: str, scenario: str) -> int:
+    """Mark RUNNING runs of `scenario` left by a killed process as KILLED (no ghosts in the UI)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{SCENARIO_TAG} = '{scenario}' and attributes.status = 'RUNNING'",
+    )
+    for run in runs:
+        log.warning("closing orphaned run %s of %s (left RUNNING)", run.info.run_id, scenario)
+        client.set_terminated(run.info.run_id, status="KILLED")
+    return len(runs)
+
+
+@contextlib.contextmanager
+def run_scope(run_id: str | None = None, **start_kwargs: Any) -> Iterator[Any]:
+    """Start (or resume) a run; end it FINISHED, FAILED on error, KILLED on Ctrl-C/SIGTERM."""
+    import mlflow
+
+    run = mlflow.start_run(run_id=run_id, **start_kwargs)
+    status = "FAILED"
+    try:
+        yield run
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        mlflow.end_run(status=status)
+
+
+def start_training_run(experiment: str, scenario: str, tags: Mapping[str, str]) -> Any:
+    """Context manager for one scenario's training run, after cleaning up orphans."""
+    exp_id = ensure_experiment(experiment)
+    close_orphans(exp_id, scenario)
+    all_tags = {SCENARIO_TAG: scenario, "git_commit": git_commit(), PIPELINE_TAG: pipeline_id()}
+    all_tags.update(tags)
+    return run_scope(run_name=scenario, tags=all_tags)
+
+
+def log_training_inputs(params: Mapping[str, Any], train_df: Any, data_digest: str) -> None:
+    import mlflow
+
+    mlflow.log_params({k: str(v)[:6000] for k, v in flatten(params).items()})
+    dataset = mlflow.data.from_pandas(
+        train_df[["id", "text", "topic", "sentiment"]], name="train", digest=data_digest[:36]
+    )
+    mlflow.log_input(dataset, context="training")
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    import math
+
+    import mlflow
+
+    clean = {k: float(v) for k, v in metrics.items() if not math.isnan(float(v))}
+    mlflow.log_metrics(clean, step=step)
+
+
+def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
+    import mlflow
+
+    for p in paths:
+        if p.is_file():
+            mlflow.log_artifact(str(p), artifact_path=artifact_path)
+
+
+def log_pyfunc_model(model_dir: Path, input_texts: list[str]) -> str:
+    """Log the saved folder as a pyfunc model (code + safetensors); return the model URI."""
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    from multitask.model import MultiTaskSentenceTransformer
+
+    example = pd.DataFrame({"text": input_texts[:3]})
+    model = MultiTaskSentenceTransformer.load(model_dir)
+    from multitask.model import probs_to_frame
+
+    output = probs_to_frame(model.predict_proba(example["text"].tolist()), model.labels)
+    here = Path(__file__).resolve().parent
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(here / "pyfunc_model.py"),
+        artifacts={"model_dir": str(model_dir)},
+        code_paths=[str(here)],
+        signature=infer_signature(example, output),
+        input_example=example,
+        pip_requirements=_serving_requirements(),
+    )
+    return info.model_uri
+
+
+def _serving_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    names = ["torch", "transformers", "tokenizers", "safetensors", "numpy", "pandas", "pydantic"]
+    names += ["PyYAML", "mlflow"]
+    return [f"{n}=={version(n)}" for n in names]
+
+
+# -- registry ------------------------------------------------------------------------------------
+def download_champion(name: str, alias: str, dst: Path) -> tuple[Path, dict[str, Any]]:
+    """Resolve `name@alias` once, download that exact version; return (model folder, info)."""
+    import mlflow
+    import yaml
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    try:
+        mv = client.get_model_version_by_alias(name, alias)
+    except MlflowException as err:
+        raise UserFacingError(
+            f"no registered model version {name}@{alias} in {mlflow.get_tracking_uri()}: "
+            "run the pipeline (dvc repro) first"
+        ) from err
+    dst.mkdir(parents=True, exist_ok=True)
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(dst)
+        )
+    )
+    mlmodel = yaml.safe_load((local / "MLmodel").read_text())
+    rel = mlmodel["flavors"]["python_function"]["artifacts"]["model_dir"]["path"]
+    info = {
+        "name": name,
+        "version": int(mv.version),
+        "run_id": mv.run_id,
+        "scenario": mv.tags.get(SCENARIO_TAG, ""),
+        "metrics": {
+            k[len("metric.") :]: float(v) for k, v in mv.tags.items() if k.startswith("metric.")
+        },
+    }
+    return local / rel, info

@@ -1,0 +1,236 @@
+"""The training loop: one loop for every freezing scenario.
+
+Per epoch the scenario's phase decides which parameter groups train (`scenarios.apply_phase`).
+Loss = weighted sum of the two tasks' cross-entropies; AdamW over named parameter groups with
+linear warm-up then linear decay; gradient clipping; batches of similar length (less padding).
+
+Frozen-encoder fast path: while the encoder does not train, its embeddings cannot change, so
+they are computed once (encoder in eval mode, as on the slow path) and reused across epochs;
+only the heads run per step. Batch order and dropout draws are the same on both paths, so the
+results agree to float tolerance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from multitask.config import TASKS, Scenario, Train
+from multitask.evaluation import label_indices, split_metrics
+from multitask.model import MultiTaskSentenceTransformer, pad_batch
+from multitask.scenarios import (
+    apply_phase,
+    count_parameters,
+    encoder_trains,
+    parameter_groups,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Encoded:
+    """A table, tokenised once: token ids per row and label indices per task."""
+
+    ids: list[list[int]]
+    targets: dict[str, torch.Tensor]
+
+    @classmethod
+    def from_table(cls, model: MultiTaskSentenceTransformer, df: pd.DataFrame) -> Encoded:
+        ids = model.tokenize_ids(df["text"].tolist())
+        targets = {
+            t: torch.as_tensor(label_indices(df[t].tolist(), model.labels[t])) for t in TASKS
+        }
+        return cls(ids, targets)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_metrics: dict[str, float]
+    seconds: float
+    param_counts: dict[str, int] = field(default_factory=dict)
+
+
+def length_bucketed_batches(
+    lengths: Sequence[int], batch_size: int, generator: torch.Generator, pool: int = 50
+) -> list[list[int]]:
+    """Shuffle, sort by length inside pools of `pool` batches, cut batches, shuffle their order."""
+    perm = torch.randperm(len(lengths), generator=generator).tolist()
+    batches: list[list[int]] = []
+    span = batch_size * pool
+    for start in range(0, len(perm), span):
+        chunk = sorted(perm[start : start + span], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    order = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in order]
+
+
+def warmup_linear(total_steps: int, warmup_ratio: float) -> Callable[[int], float]:
+    warmup = max(1, math.ceil(total_steps * warmup_ratio)) if warmup_ratio > 0 else 0
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return factor
+
+
+def _task_loss(
+    logits: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], weights: dict[str, float]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    parts = {t: nn.functional.cross_entropy(logits[t], targets[t]) for t in TASKS}
+    total = sum(weights[t] * parts[t] for t in TASKS)
+    return total, {t: float(v.detach()) for t, v in parts.items()}
+
+
+def _evaluate(
+    model: MultiTaskSentenceTransformer, emb: torch.Tensor, data: Encoded, weights: dict[str, float]
+) -> dict[str, float]:
+    """Validation loss and metrics from embeddings (the heads run in eval mode: no dropout)."""
+    model.eval()
+    with torch.inference_mode():
+        logits = {t: head(emb) for t, head in model.heads.items()}
+        loss, parts = _task_loss(logits, data.targets, weights)
+    preds = {t: logits[t].argmax(1).numpy() for t in TASKS}
+    truth = {t: data.targets[t].numpy() for t in TASKS}
+    metrics, _ = split_metrics("val", truth, preds, model.labels)
+    metrics["val/loss"] = float(loss)
+    metrics.update({f"val/loss_{t}": v for t, v in parts.items()})
+    return metrics
+
+
+def fit(
+    model: MultiTaskSentenceTransformer,
+    train_df: pd.DataFrame,
+    val_df: pd.DataFrame,
+    cfg: Train,
+    scenario: Scenario,
+    *,
+    use_cache: bool = True,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train `model` in place under `scenario`; the best epoch (by cfg.select_metric) is kept."""
+    torch.manual_seed(cfg.seed)
+    started = time.perf_counter()
+    train, val = Encoded.from_table(model, train_df), Encoded.from_table(model, val_df)
+    lengths = [len(x) for x in train.ids]
+    groups = parameter_groups(model, cfg, scenario)
+    phases = [scenario.phase_at(e) for e in range(cfg.epochs)]
+    trains_any = [bool(apply_phase(model, groups, p)) for p in phases]
+    # A scenario where nothing ever trains is evaluated once, not `epochs` times.
+    epochs = cfg.epochs if any(trains_any) else 1
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    total_steps = max(1, steps_per_epoch * sum(trains_any))
+
+    optimizer = torch.optim.AdamW(
+        [{"params": g.params, "lr": g.lr, "name": g.name} for g in groups],
+        weight_decay=cfg.weight_decay,
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, warmup_linear(total_steps, cfg.warmup_ratio)
+    )
+    weights = dict(cfg.loss_weights)
+    cache: dict[str, torch.Tensor] = {}  # embeddings valid while the encoder is unchanged
+    history: list[dict[str, float]] = []
+    best: tuple[float, int, dict[str, Any], dict[str, float]] | None = None
+    param_counts: dict[str, int] = {}
+
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        trainable = apply_phase(model, groups, phases[epoch])
+        param_counts = param_counts or count_parameters(model)
+        if epoch == 0 or phases[epoch] != phases[epoch - 1]:
+            log.info("epoch %d trains: %s", epoch, ", ".join(sorted(trainable)) or "nothing")
+        enc_trains = encoder_trains(trainable)
+        fast = use_cache and not enc_trains
+        if fast and "train" not in cache:
+            cache["train"] = model.embed_ids(train.ids, batch_size=128)
+        gen = torch.Generator().manual_seed(cfg.seed + epoch)
+        batches = length_bucketed_batches(lengths, cfg.batch_size, gen) if trainable else []
+        sums = {"loss": 0.0, **{t: 0.0 for t in TASKS}}
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None)
+        model.train()
+        model.encoder.train(enc_trains)  # a frozen encoder runs as in inference: no dropout
+        pad_id = model.tokenizer.pad_token_id or 0
+        for idx in bar:
+            targets = {t: train.targets[t][idx] for t in TASKS}
+            if fast:
+                emb = cache["train"][idx]
+            else:
+                input_ids, mask = pad_batch([train.ids[i] for i in idx], pad_id)
+                with torch.set_grad_enabled(enc_trains):
+                    emb = model.embed(input_ids, mask)
+            loss, parts = _task_loss(model.classify(emb), targets, weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(
+                [p for p in model.parameters() if p.grad is not None], cfg.grad_clip
+            )
+            optimizer.step()
+            schedule.step()
+            sums["loss"] += float(loss.detach()) * len(idx)
+            for t in TASKS:
+                sums[t] += parts[t] * len(idx)
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        if enc_trains:
+            cache.clear()
+        if "val" not in cache:
+            val_emb = model.embed_ids(val.ids, batch_size=128)
+            if not enc_trains and use_cache:
+                cache["val"] = val_emb
+        else:
+            val_emb = cache["val"]
+        n = len(train) if batches else float("nan")
+        row: dict[str, float] = {
+            "epoch": float(epoch),
+            "train/loss": sums["loss"] / n,
+            **{f"train/loss_{t}": sums[t] / n for t in TASKS},
+            **_evaluate(model, val_emb, val, weights),
+            "train/epoch_seconds": time.perf_counter() - t0,
+            "train/elapsed_seconds": time.perf_counter() - started,
+        }
+        history.append(row)
+        log.info(
+            "epoch %d/%d: train loss %.4f, val acc topic %.3f sentiment %.3f (%.1fs)",
+            epoch + 1, epochs, row["train/loss"], row["val/acc_topic"],
+            row["val/acc_sentiment"], row["train/epoch_seconds"],
+        )  # fmt: skip
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+        score = row[cfg.select_metric]
+        if best is None or score > best[0]:
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best = (score, epoch, state, row)
+
+    assert best is not None
+    model.load_state_dict(best[2])
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.eval()
+    return TrainResult(
+        history=history,
+        best_epoch=best[1],
+        best_metrics=best[3],
+        seconds=time.perf_counter() - started,
+        param_counts=param_counts,
+    )
+
+
+def history_frame(history: list[dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(history).replace({np.inf: np.nan})
