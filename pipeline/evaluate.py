@@ -67,7 +67,10 @@ def main() -> None:
         for task in TASKS:
             names = model.labels[task]
             rows = pd.DataFrame(
-                {"actual": test[task].tolist(), "predicted": [names[i] for i in preds["test"][task]]}
+                {
+                    "actual": test[task].tolist(),
+                    "predicted": [names[i] for i in preds["test"][task]],
+                }
             )
             rows.to_csv(tmp / f"confusion_{task}.csv", index=False)
             save_confusion(

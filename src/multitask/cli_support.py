@@ -43,8 +43,10 @@ def setup_logging(verbose: bool = False) -> None:
         datefmt="%H:%M:%S",
         force=True,
     )
-    for noisy in ("urllib3", "alembic", "mlflow.store", "httpx", "git"):
+    for noisy in ("alembic", "mlflow.store", "httpx", "git"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # urllib3 logs every retry; the final error message already names the URI.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def stage_parser(description: str) -> argparse.ArgumentParser:

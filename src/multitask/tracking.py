@@ -45,12 +45,20 @@ def tracking_uri(root: Path | None = None) -> str:
     return f"sqlite:///{(root or Path.cwd()).resolve() / 'mlflow.db'}"
 
 
-def connect(root: Path | None = None) -> str:
-    """Point mlflow at the store and check it answers; UserFacingError naming the URI if not."""
+def connect(root: Path | None = None, create: bool = True) -> str:
+    """Point mlflow at the store and check it answers; UserFacingError naming the URI if not.
+
+    With create=False a missing local sqlite file is an error instead of a new empty store.
+    """
     _fast_fail_env()
+    uri = tracking_uri(root)
+    if not create and uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+        raise UserFacingError(
+            f"no MLflow tracking store at {uri}: run the pipeline first (make pipeline), "
+            "or set MLFLOW_TRACKING_URI"
+        )
     import mlflow
 
-    uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
     if not uri.startswith(("http://", "https://")):
         mlflow.set_registry_uri(uri)
@@ -210,8 +218,25 @@ def _serving_requirements() -> list[str]:
 
 
 # -- registry ------------------------------------------------------------------------------------
-def download_champion(name: str, alias: str, dst: Path) -> tuple[Path, dict[str, Any]]:
-    """Resolve `name@alias` once, download that exact version; return (model folder, info)."""
+def parse_model_uri(uri: str) -> tuple[str, str]:
+    """'models:/name@alias' or 'models:/name/3' -> (name, alias-or-version)."""
+    if not uri.startswith("models:/"):
+        raise UserFacingError(f"not a registry URI (models:/<name>@<alias> or /<version>): {uri}")
+    body = uri[len("models:/") :]
+    if "@" in body:
+        name, ref = body.split("@", 1)
+    elif "/" in body:
+        name, ref = body.rsplit("/", 1)
+    else:
+        raise UserFacingError(f"{uri} names no version or alias (e.g. models:/{body}@champion)")
+    return name, ref
+
+
+def download_registered(name: str, ref: str, dst: Path) -> tuple[Path, dict[str, Any]]:
+    """Resolve `name` at alias or version `ref` ONCE, download that exact version.
+
+    Returns (model folder, info) with info = name, version, run_id, scenario, metrics.
+    """
     import mlflow
     import yaml
     from mlflow.exceptions import MlflowException
@@ -219,12 +244,16 @@ def download_champion(name: str, alias: str, dst: Path) -> tuple[Path, dict[str,
 
     client = MlflowClient()
     try:
-        mv = client.get_model_version_by_alias(name, alias)
-    except MlflowException as err:
+        if ref.isdigit():
+            mv = client.get_model_version(name, ref)
+        else:
+            mv = client.get_model_version_by_alias(name, ref)
+    except MlflowException:
+        what = f"version {ref}" if ref.isdigit() else f"alias @{ref}"
         raise UserFacingError(
-            f"no registered model version {name}@{alias} in {mlflow.get_tracking_uri()}: "
-            "run the pipeline (dvc repro) first"
-        ) from err
+            f"registered model {name!r} has no {what} in {mlflow.get_tracking_uri()}: "
+            "run the pipeline first (make pipeline, or dvc repro)"
+        ) from None
     dst.mkdir(parents=True, exist_ok=True)
     local = Path(
         mlflow.artifacts.download_artifacts(
@@ -233,13 +262,53 @@ def download_champion(name: str, alias: str, dst: Path) -> tuple[Path, dict[str,
     )
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     rel = mlmodel["flavors"]["python_function"]["artifacts"]["model_dir"]["path"]
+    metrics = {k[len("metric.") :]: float(v) for k, v in mv.tags.items() if k.startswith("metric.")}
     info = {
         "name": name,
         "version": int(mv.version),
         "run_id": mv.run_id,
         "scenario": mv.tags.get(SCENARIO_TAG, ""),
-        "metrics": {
-            k[len("metric.") :]: float(v) for k, v in mv.tags.items() if k.startswith("metric.")
-        },
+        "metrics": metrics,
     }
     return local / rel, info
+
+
+def download_champion(name: str, alias: str, dst: Path) -> tuple[Path, dict[str, Any]]:
+    """The model version `name@alias` (e.g. champion), downloaded to `dst`."""
+    return download_registered(name, alias, dst)
+
+
+def register_champion(
+    name: str, run_id: str, model_uri: str, tags: Mapping[str, str], description: str
+) -> tuple[int, bool]:
+    """Register the run's model under `name` (once) and point alias `champion` at it.
+
+    Returns (version, created). Re-running with the same run reuses its version; when the
+    champion moves, the old version keeps the alias `previous`.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="Multi-task sentence transformer")
+    existing = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    created = not existing
+    if existing:
+        version = max(int(v.version) for v in existing)
+    else:
+        version = int(mlflow.register_model(model_uri, name, tags=dict(tags)).version)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
+    client.update_model_version(name, str(version), description=description)
+    try:
+        current = int(client.get_model_version_by_alias(name, "champion").version)
+    except MlflowException:
+        current = None
+    if current is not None and current != version:
+        client.set_registered_model_alias(name, "previous", str(current))
+    client.set_registered_model_alias(name, "champion", str(version))
+    return version, created

@@ -154,7 +154,10 @@ def fit(
     for epoch in range(epochs):
         t0 = time.perf_counter()
         trainable = apply_phase(model, groups, phases[epoch])
-        param_counts = param_counts or count_parameters(model)
+        counts = count_parameters(model)
+        # Report the most the scenario ever trains (gradual unfreezing grows over epochs).
+        if counts["params_trainable"] >= param_counts.get("params_trainable", -1):
+            param_counts = counts
         if epoch == 0 or phases[epoch] != phases[epoch - 1]:
             log.info("epoch %d trains: %s", epoch, ", ".join(sorted(trainable)) or "nothing")
         enc_trains = encoder_trains(trainable)

@@ -1,0 +1,177 @@
+"""The BentoML model store and bentos: store a model folder, build, export and import the bento.
+
+Where things live (BENTOML_HOME): the environment variable when set, otherwise ``.bentoml`` in
+the project folder (the working directory DVC runs stages from, as for ``mlflow.db``), so that the
+pipeline, ``bentoml serve`` and the tests agree without touching ``~/bentoml``; it is git-ignored.
+That folder sits inside the bento's build context, which is safe because every include pattern in
+bentofile.yaml is anchored with a leading ``/`` (an unanchored pattern matches at any depth and
+would sweep the store into the bento) and bentofile.yaml excludes ``/.bentoml/`` as well. Point
+BENTOML_HOME anywhere else (e.g. ``~/.cache/multitask/bentoml``) to share one store across clones.
+
+The model goes into the bento through the model store (``bentoml.models.create``); the bento is
+pinned to that exact model tag with ``bentoml build --arg model_tag=<tag>`` (see service.py).
+Build, export and import run the ``bentoml`` CLI in a subprocess whose BENTOML_HOME is explicit:
+BentoML memoises its home folder on first use, so one process cannot switch stores, and the CLI
+is what a user would run anyway. Exports are atomic (temporary name, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_HOME_DIR = ".bentoml"
+MODEL_NAME = "multitask-model"  # the BentoML model name the service looks for by default
+TAG_PREFIX = "__tag__:"
+
+
+class BentoStoreError(RuntimeError):
+    """A BentoML step failed; the message names the step and BentoML's own last lines."""
+
+
+def bentoml_home(home: str | Path | None = None) -> Path:
+    """The BentoML home in use (argument, else BENTOML_HOME, else ./.bentoml), absolute.
+
+    Without an argument it also exports BENTOML_HOME, so a later ``import bentoml`` in this
+    process and every subprocess agree on the same store.
+    """
+    if home is not None:
+        return Path(home).expanduser().resolve()
+    path = Path(os.environ.get("BENTOML_HOME") or Path.cwd() / DEFAULT_HOME_DIR)
+    path = path.expanduser().resolve()
+    os.environ["BENTOML_HOME"] = str(path)
+    return path
+
+
+def _env(home: Path, src: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["BENTOML_HOME"] = str(home)
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")  # no usage reports from a pipeline stage
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    if src is not None:  # the service is imported from source while building
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _run_bentoml(
+    args: Sequence[str], home: Path, cwd: Path | None = None, src: Path | None = None
+) -> str:
+    """Run ``bentoml <args>`` with this interpreter; return stdout or raise BentoStoreError."""
+    cmd = [sys.executable, "-m", "bentoml", *args]
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=_env(home, src), capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise BentoStoreError(
+            f"`bentoml {' '.join(args)}` failed (exit {proc.returncode}, "
+            f"BENTOML_HOME={home}):\n{tail}"
+        )
+    return proc.stdout
+
+
+def store_model(
+    model_dir: str | Path,
+    name: str = MODEL_NAME,
+    labels: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> str:
+    """Copy a saved model folder into the BentoML model store; return its tag ``name:version``.
+
+    `labels` are short strings (registered name, version, run id, scenario); `metadata` holds
+    structured data (metrics, label sets, serve settings). Runs in this process.
+    """
+    model_dir = Path(model_dir)
+    if not (model_dir / "multitask.json").is_file():
+        raise BentoStoreError(f"not a model folder: {model_dir / 'multitask.json'} is missing")
+    home = bentoml_home()
+    import bentoml
+
+    str_labels = {str(k): str(v) for k, v in (labels or {}).items()}
+    with bentoml.models.create(name, labels=str_labels, metadata=dict(metadata or {})) as bm:
+        shutil.copytree(model_dir, bm.path, dirs_exist_ok=True)
+        tag = str(bm.tag)
+    stored = Path(bentoml.models.get(tag).path).resolve()  # bm.path was a temporary folder
+    if not stored.is_relative_to(home):
+        raise BentoStoreError(
+            f"BentoML in this process already uses another store ({stored.parent.parent}); "
+            f"set BENTOML_HOME={home} before anything imports bentoml"
+        )
+    return tag
+
+
+def build_bento(
+    model_tag: str,
+    build_dir: str | Path = ".",
+    bentofile: str = "bentofile.yaml",
+    home: str | Path | None = None,
+) -> str:
+    """``bentoml build`` pinned to `model_tag`; return the bento tag ``name:version``."""
+    build_dir = Path(build_dir).resolve()
+    args = ["build", str(build_dir), "-f", str(build_dir / bentofile), "-o", "tag"]
+    args += ["--arg", f"model_tag={model_tag}"]
+    out = _run_bentoml(args, bentoml_home(home), cwd=build_dir, src=build_dir / "src")
+    for line in reversed(out.splitlines()):
+        if line.strip().startswith(TAG_PREFIX):
+            return line.strip()[len(TAG_PREFIX) :]
+    raise BentoStoreError(f"`bentoml build` printed no {TAG_PREFIX} line:\n{out[-2000:]}")
+
+
+def export_bento(tag: str, dest: str | Path, home: str | Path | None = None) -> Path:
+    """Export a bento (with its model) to the file `dest`, atomically; return its absolute path."""
+    dest = Path(dest).resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary name ends in ".bento" so BentoML neither appends nor guesses an extension.
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp.bento")
+    try:
+        _run_bentoml(["export", tag, str(tmp)], bentoml_home(home))
+        if not tmp.is_file():
+            raise BentoStoreError(f"`bentoml export {tag}` wrote no file at {tmp}")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def bento_tag_of(path: str | Path) -> str:
+    """Read ``name:version`` from an exported .bento file (an xz tarball holding bento.yaml)."""
+    path = Path(path)
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            member = next(
+                (m for m in tar.getmembers() if m.name.lstrip("./") == "bento.yaml"), None
+            )
+            if member is None:
+                raise BentoStoreError(f"{path} holds no bento.yaml: not an exported bento")
+            handle = tar.extractfile(member)
+            info = yaml.safe_load(handle.read()) if handle else None
+    except (OSError, tarfile.TarError) as err:
+        raise BentoStoreError(f"cannot read {path}: {err}") from None
+    if not isinstance(info, dict) or "name" not in info or "version" not in info:
+        raise BentoStoreError(f"{path}: bento.yaml has no name and version")
+    return f"{info['name']}:{info['version']}"
+
+
+def import_bento(path: str | Path, home: str | Path | None = None) -> str:
+    """Import an exported .bento (bento + model) into the store; return its tag.
+
+    Idempotent: a bento already in the store is left as it is.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise BentoStoreError(f"no bento file at {path}: run `dvc repro package` first")
+    tag = bento_tag_of(path)
+    where = bentoml_home(home)
+    name, version = tag.split(":", 1)
+    if (where / "bentos" / name / version / "bento.yaml").is_file():
+        return tag
+    _run_bentoml(["import", str(path)], where)
+    return tag

@@ -1,0 +1,115 @@
+"""The `multitask` command: predict from the command line, open the MLflow UI.
+
+multitask predict "The striker scored twice" "My phone died again"
+echo "Shares fell 3%" | multitask predict --jsonl
+multitask predict --model models:/multitask-sentence-transformer/2 "..."
+multitask predict --model models/full_finetune/model "..."
+multitask ui --port 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from multitask.cli_support import UserFacingError, run_main, setup_logging
+from multitask.config import ConfigError, load_params
+
+DEFAULT_NAME = "multitask-sentence-transformer"
+
+
+def _registered_name(params_path: str) -> str:
+    try:
+        return load_params(params_path).register_.model_name
+    except ConfigError:
+        if Path(params_path).exists():
+            raise
+        return DEFAULT_NAME
+
+
+def _load_model(ref: str | None, params_path: str, workdir: Path):
+    from multitask.model import MultiTaskSentenceTransformer
+
+    if ref and not ref.startswith("models:/"):
+        if not Path(ref).exists():
+            raise UserFacingError(f"model folder not found: {ref}")
+        return MultiTaskSentenceTransformer.load(ref)
+    from multitask import tracking
+
+    name, version = tracking.parse_model_uri(
+        ref or f"models:/{_registered_name(params_path)}@champion"
+    )
+    tracking.connect(create=False)
+    folder, _ = tracking.download_registered(name, version, workdir)
+    return MultiTaskSentenceTransformer.load(folder)
+
+
+def predict(args: argparse.Namespace) -> int:
+    texts = list(args.texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise UserFacingError("no texts given (pass them as arguments or one per line on stdin)")
+    with tempfile.TemporaryDirectory(prefix="multitask-predict-") as tmp:
+        model = _load_model(args.model, args.params, Path(tmp))
+        results = model.predict(texts)
+    for text, result in zip(texts, results, strict=True):
+        if args.jsonl:
+            print(json.dumps({"text": text, **result}, ensure_ascii=False))
+        else:
+            parts = [
+                f"{task}: {r['label']} ({r['scores'][r['label']]:.2f})"
+                for task, r in result.items()
+            ]
+            print(f"{' | '.join(parts)}  <-  {text}")
+    return 0
+
+
+def ui(args: argparse.Namespace) -> int:
+    from multitask.tracking import tracking_uri
+
+    uri = tracking_uri()
+    print(f"MLflow UI for {uri} at http://127.0.0.1:{args.port}", file=sys.stderr)
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    cmd += ["--host", "127.0.0.1", "--port", str(args.port), "--workers", "1"]
+    os.execvpe(cmd[0], cmd, env)
+    return 0  # pragma: no cover - exec does not return
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="multitask", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict", help="topic and sentiment for texts (args or stdin)")
+    p.add_argument("texts", nargs="*", help="texts to classify; none = read stdin, one per line")
+    p.add_argument(
+        "--model",
+        help="models:/<name>@<alias>, models:/<name>/<version> or a model folder "
+        "(default: models:/<register.model_name>@champion)",
+    )
+    p.add_argument("--params", default="params.yaml", help="where register.model_name is read")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=predict)
+    u = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 against the project store")
+    u.add_argument("--port", type=int, default=5000)
+    u.set_defaults(func=ui)
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    setup_logging(args.verbose)
+    if not args.verbose:
+        import logging
+
+        logging.getLogger().setLevel(logging.WARNING)
+    run_main(lambda: args.func(args))
+
+
+if __name__ == "__main__":
+    main()
