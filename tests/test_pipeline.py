@@ -1,0 +1,176 @@
+"""Integration: the real `dvc repro` on a tiny configuration in a temporary copy of the repo.
+
+One pipeline run (session fixture) is checked from every side: DVC outputs and metrics, MLflow
+runs and registry, the champion and its report, the pyfunc and the CLI from fresh processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import tiny_pipeline
+
+pytestmark = pytest.mark.integration
+SCENARIOS = [
+    "frozen_all", "frozen_backbone", "frozen_head_a", "frozen_head_b",
+    "full_finetune", "gradual_unfreeze",
+]  # fmt: skip
+
+
+def _run(cmd, work, env, check=True, **kw):
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory):
+    work = tmp_path_factory.mktemp("pipeline") / "repo"
+    env = tiny_pipeline.prepare(work)
+    _run(["dvc", "repro"], work, env, timeout=1200)
+    return work, env
+
+
+def _client(work):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
+
+
+def test_every_stage_wrote_its_outputs(pipeline):
+    work, _ = pipeline
+    for split in ("train", "val", "test"):
+        assert (work / "data" / f"{split}.csv").stat().st_size > 0
+    assert json.loads((work / "reports/validation.json").read_text())["valid"]
+    for s in SCENARIOS:
+        assert (work / "models" / s / "model" / "heads.safetensors").is_file()
+        metrics = json.loads((work / "reports/eval" / s / "metrics.json").read_text())
+        for key in ("val/acc_topic", "test/f1_sentiment", "natural/acc_topic"):
+            assert 0.0 <= metrics[key] <= 1.0
+        confusion = pd.read_csv(work / "reports/eval" / s / "confusion_topic.csv")
+        assert list(confusion.columns) == ["actual", "predicted"]
+        assert (work / "reports/train" / s / "curves.png").stat().st_size > 1000
+    assert not list(work.rglob("*.tmp")), "no temporary files may remain"
+
+
+def test_noop_repro_and_metrics_show(pipeline):
+    work, env = pipeline
+    status = _run(["dvc", "status"], work, env).stdout
+    assert "up to date" in status, status
+    shown = _run(["dvc", "metrics", "show", "--json"], work, env).stdout
+    assert "frozen_backbone" in shown and "val/acc_topic" in shown
+
+
+def test_mlflow_runs_follow_the_conventions(pipeline):
+    work, _ = pipeline
+    client = _client(work)
+    exp = client.get_experiment_by_name("multitask-sentence-transformer")
+    runs = client.search_runs([exp.experiment_id])
+    by_name = {r.info.run_name: r for r in runs}
+    assert sorted(by_name) == sorted(SCENARIOS)
+    for name, run in by_name.items():
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["scenario"] == name
+        assert run.data.tags["pipeline_id"] == "tiny"
+        assert run.data.tags["data_digest"] and run.data.tags["git_commit"]
+        assert "val/acc_topic" in run.data.metrics and "test/f1_sentiment" in run.data.metrics
+        assert "params_trainable" in run.data.metrics
+        assert run.data.params["train.epochs"] == "2"
+        assert run.inputs.dataset_inputs, "training data logged as a dataset input"
+        history = client.get_metric_history(run.info.run_id, "val/acc_topic")
+        assert len(history) == (1 if name == "frozen_all" else 2)
+    frozen = by_name["frozen_all"].data.metrics["params_trainable"]
+    assert frozen == 0 and by_name["full_finetune"].data.metrics["params_trainable"] > 1e6
+
+
+def test_champion_is_registered_and_reported(pipeline):
+    work, _ = pipeline
+    champion = json.loads((work / "champion.json").read_text())
+    client = _client(work)
+    mv = client.get_model_version_by_alias(champion["name"], "champion")
+    assert int(mv.version) == champion["version"] and mv.run_id == champion["run_id"]
+    assert mv.tags["scenario"] == champion["scenario"]
+    table = pd.read_csv(work / "reports/comparison.csv", index_col="scenario")
+    assert champion["scenario"] == table["val/f1_mean"].idxmax() if "val/f1_mean" in table else True
+    for s in SCENARIOS:
+        metrics = json.loads((work / "reports/eval" / s / "metrics.json").read_text())
+        assert table.loc[s, "test/acc_topic"] == pytest.approx(metrics["test/acc_topic"])
+    best_val = max(
+        json.loads((work / "reports/eval" / s / "metrics.json").read_text())["val/f1_mean"]
+        for s in SCENARIOS
+    )
+    assert champion["metrics"]["val/f1_mean"] == pytest.approx(best_val)
+    assert f"**{champion['scenario']}**" in (work / "reports/comparison.md").read_text()
+
+
+def test_register_is_idempotent(pipeline):
+    work, env = pipeline
+    before = json.loads((work / "champion.json").read_text())
+    _run(["dvc", "repro", "-f", "-s", "register"], work, env)
+    after = json.loads((work / "champion.json").read_text())
+    assert after["version"] == before["version"]
+    versions = _client(work).search_model_versions(f"name = '{before['name']}'")
+    assert len(versions) == 1
+
+
+CLEAN_LOAD = """
+import sys, mlflow, pandas as pd
+assert "multitask" not in sys.modules
+m = mlflow.pyfunc.load_model("models:/multitask-sentence-transformer@champion")
+out = m.predict(pd.DataFrame({"text": ["The striker scored twice.", "Shares fell 3%."]}))
+print(out.to_json(orient="records"))
+"""
+
+
+def test_pyfunc_loads_from_the_registry_in_a_clean_process(pipeline, tmp_path):
+    work, env = pipeline
+    env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "PYTHONPATH": ""}
+    # Run from an empty folder with -I so the repo's own package cannot be imported by accident.
+    out = _run([sys.executable, "-I", "-c", CLEAN_LOAD], tmp_path, env).stdout
+    rows = json.loads(out.strip().splitlines()[-1])
+    assert len(rows) == 2 and {"topic", "sentiment", "topic_prob_sports"} <= set(rows[0])
+
+
+def test_predict_cli_uses_the_champion(pipeline):
+    work, env = pipeline
+    out = _run([sys.executable, "-m", "multitask.cli", "predict", "--jsonl", "A great match"],
+               work, env).stdout  # fmt: skip
+    row = json.loads(out.strip().splitlines()[-1])
+    assert row["text"] == "A great match" and row["topic"]["label"] in row["topic"]["scores"]
+    piped = _run([sys.executable, "-m", "multitask.cli", "predict"], work, env,
+                 input="one\ntwo\n").stdout  # fmt: skip
+    assert len(piped.strip().splitlines()) == 2
+
+
+def test_predict_cli_before_the_pipeline_fails_cleanly(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    proc = _run([sys.executable, "-m", "multitask.cli", "predict", "hello"], tmp_path, env,
+                check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_bad_params_stop_the_pipeline_with_the_key(pipeline, tmp_path):
+    work, env = pipeline
+    params = (work / "params.yaml").read_text()
+    try:
+        (work / "params.yaml").write_text(params.replace("epochs: 2", "epochs: -2"))
+        proc = _run([sys.executable, "pipeline/train.py", "--scenario", "frozen_all"], work, env,
+                    check=False)  # fmt: skip
+        assert proc.returncode == 1 and "train.epochs" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    finally:
+        (work / "params.yaml").write_text(params)
+    assert Path(work / "models/frozen_all/run.json").is_file()
