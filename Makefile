@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 # One BentoML store per checkout, outside anything a bento build packs (see bentofile.yaml).
 export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export DVC_NO_ANALYTICS := 1
+export BENTOML_DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
 export PATH := $(BIN):$(PATH)
 
@@ -50,6 +51,7 @@ ui: setup  ## MLflow UI on 127.0.0.1:5000 against the project's store
 	  --host 127.0.0.1 --port $${PORT:-5000} --workers 1
 
 serve: setup  ## serve the packaged bento on 127.0.0.1:3000
+	$(BIN)/bentoml import dist/multitask.bento >/dev/null 2>&1 || true
 	$(BIN)/bentoml serve "$$($(BIN)/python -c 'import json;print(json.load(open("dist/bento.json"))["bento_tag"])')" \
 	  --host 127.0.0.1 --port $${PORT:-3000}
 

@@ -18,10 +18,13 @@ from multitask.config import TASKS
 from multitask.data import DataError
 
 REPORT_COLUMNS = [
-    f"{split}/{metric}_{task}"
-    for split in ("val", "test", "natural")
-    for task in TASKS
-    for metric in ("acc", "f1")
+    "val/f1_mean",
+    *(
+        f"{split}/{metric}_{task}"
+        for split in ("val", "test", "natural")
+        for task in TASKS
+        for metric in ("acc", "f1")
+    ),
 ]
 
 

@@ -14,11 +14,12 @@ old bento never picks up a newer model; without the argument it is ``multitask-m
 The batching limits and request limits come from params.yaml's ``serve`` section, which the
 package stage stores in the BentoML model's metadata (defaults when absent).
 
-Requests are checked by `RequestGuard` (an ASGI middleware) before BentoML parses them: a bad
-body gets a 4xx naming the rule and the item index (400 bad JSON, 413 too large, 415 not JSON,
-422 anything else), logged as one warning line without a traceback; BentoML never sees it, so
-no request body can cause a 5xx. Texts longer than the model's max_length in tokens (but within
-max_chars) are truncated by the tokenizer.
+Requests are checked by `RequestGuard` (an ASGI middleware) before BentoML parses them. The body
+is read as JSON whatever its Content-Type (``curl -d`` sends form-urlencoded). A bad body gets a
+4xx naming the rule and the item index (400 not JSON, 413 too large, 422 anything else), logged as
+one warning line without a traceback; BentoML never sees it, so no request body can cause a 5xx.
+Texts longer than the model's max_length in tokens (but within max_chars) are truncated by the
+tokenizer.
 
 Environment: MULTITASK_WORKERS (processes, default 1), MULTITASK_TORCH_THREADS (torch threads per
 worker, default: available CPUs / workers, so workers do not oversubscribe the cores).
@@ -151,11 +152,16 @@ def _model_tag() -> str:
     return str(getattr(bentoml.use_arguments(), "model_tag", None) or DEFAULT_MODEL_TAG)
 
 
-def _describe_model(ref: bentoml.models.BentoModel) -> tuple[dict[str, Any], Serve]:
-    """Metadata for GET /model and the serve limits, from the stored model (defaults if absent)."""
+def _describe_model(
+    ref: bentoml.models.BentoModel,
+) -> tuple[dict[str, Any], Serve, dict[str, list[str]] | None]:
+    """(GET /model's answer, serve limits, label sets params.yaml had when it was packaged).
+
+    Read from the stored model's labels and metadata; defaults when the store lacks it.
+    """
     stored = ref.stored
     if stored is None:  # build/serve will fail later with BentoML's own "not found" error
-        return {"bentoml_model": str(ref.tag), "available": False}, Serve()
+        return {"bentoml_model": str(ref.tag), "available": False}, Serve(), None
     labels, meta = dict(stored.info.labels), dict(stored.info.metadata)
     model_meta: dict[str, Any] = {}
     meta_file = os.path.join(stored.path, "multitask.json")
@@ -172,18 +178,16 @@ def _describe_model(ref: bentoml.models.BentoModel) -> tuple[dict[str, Any], Ser
         "scenario": labels.get("scenario"),
         "metrics": meta.get("metrics", {}),
         "labels": model_meta.get("labels") or meta.get("label_sets") or {},
-        "expected_labels": meta.get("label_sets"),
         "dim": model_meta.get("dim"),
         "max_length": model_meta.get("max_length"),
         "bentoml_model": str(stored.tag),
         "limits": limits.model_dump(),
     }
-    return info, limits
+    return info, limits, meta.get("label_sets")
 
 
 MODEL_REF = bentoml.models.BentoModel(_model_tag())
-MODEL_INFO, LIMITS = _describe_model(MODEL_REF)
-EXPECTED_LABELS = MODEL_INFO.pop("expected_labels", None)  # params' label sets when packaged
+MODEL_INFO, LIMITS, EXPECTED_LABELS = _describe_model(MODEL_REF)
 WORKERS = max(1, int(os.environ.get("MULTITASK_WORKERS", "1")))
 # A request may hold max_texts texts; the batcher splits anything above max_batch_size anyway.
 BATCH: dict[str, Any] = {
@@ -202,6 +206,10 @@ def _torch_threads() -> int:
 
 
 # -- the request guard ------------------------------------------------------------------------
+class _TooLarge(Exception):
+    """The request body is over RequestGuard.max_body."""
+
+
 class RequestGuard:
     """ASGI middleware: answers /model, and rejects bad text requests before BentoML parses them."""
 
@@ -221,21 +229,18 @@ class RequestGuard:
             return await self.app(scope, receive, send)
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        ctype = headers.get("content-type", "application/json").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            return await self._reject(
-                scope, receive, send, 415, "content_type", f"send JSON, not {ctype!r}"
-            )
-        body, too_big = await self._read_body(receive, headers.get("content-length"))
-        if too_big:
+        try:
+            body = await self._read_body(receive, headers.get("content-length"))
+        except _TooLarge:
             msg = f"the body is larger than {self.max_body} bytes (max_texts x max_chars)"
-            return await self._reject(scope, receive, send, 413, "max_body", msg)
+            payload = {"error": msg, "detail": [{"rule": "max_body", "loc": "body", "msg": msg}]}
+            return await self._reject(scope, receive, send, 413, payload)
+        if body is None:  # the client went away
+            return None
         try:
             check_request(body, self.limits)
         except ValidationError as err:
-            status, payload = explain(err)
-            log.warning("rejected %s %s (%d): %s", method, path, status, payload["error"])
-            return await self._reply(scope, receive, send, status, payload)
+            return await self._reject(scope, receive, send, *explain(err))
 
         replayed = False
 
@@ -246,30 +251,34 @@ class RequestGuard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
+        # BentoML picks its parser by Content-Type; the body is JSON whatever the client declared
+        # (curl -d sends form-urlencoded), so say so, and never let a pickle body through.
+        raw = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+        scope = dict(scope, headers=[*raw, (b"content-type", b"application/json")])
         await self.app(scope, replay, send)
 
-    async def _read_body(self, receive: Receive, length: str | None) -> tuple[bytes, bool]:
+    async def _read_body(self, receive: Receive, length: str | None) -> bytes | None:
+        """The whole body (None if the client went away); _TooLarge past max_body bytes."""
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            return b"", True
+            raise _TooLarge
         chunks, size = [], 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":  # client went away
-                return b"", False
-            chunk = message.get("body", b"")
-            size += len(chunk)
+            if message["type"] != "http.request":
+                return None
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             if size > self.max_body:
-                return b"", True
-            chunks.append(chunk)
+                raise _TooLarge
             if not message.get("more_body", False):
-                return b"".join(chunks), False
+                return b"".join(chunks)
 
     async def _reject(
-        self, scope: Scope, receive: Receive, send: Send, status: int, rule: str, msg: str
+        self, scope: Scope, receive: Receive, send: Send, status: int, payload: dict[str, Any]
     ) -> None:
-        log.warning("rejected %s %s (%d): %s", scope["method"], scope["path"], status, msg)
-        payload = {"error": msg, "detail": [{"rule": rule, "loc": "body", "index": None}]}
-        payload["detail"][0]["msg"] = msg
+        log.warning(
+            "rejected %s %s (%d): %s", scope["method"], scope["path"], status, payload["error"]
+        )
         await self._reply(scope, receive, send, status, payload)
 
     @staticmethod

@@ -1,0 +1,388 @@
+"""The BentoML service: request validation (fast, no server) and the real thing (integration).
+
+The integration fixture does what the `package` stage and the Docker image do, on a tiny random
+model: store it in a BentoML store, build and export the bento (one subprocess, store A), import
+the .bento into a fresh store B, and `bentoml serve` it from a folder outside the repo on a free
+127.0.0.1 port, in its own process group (killed at teardown).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from multitask.config import Serve
+from multitask.model import MultiTaskSentenceTransformer
+from tests.conftest import ROOT
+
+LIMITS = {"max_batch_size": 64, "max_latency_ms": 1000, "max_texts": 32, "max_chars": 200}
+REGISTRY = {"registered_name": "mt-test", "version": "7", "run_id": "r123", "scenario": "tiny"}
+METRICS = {"val/f1_mean": 0.5, "test/acc_topic": 0.25}
+TEXTS = [
+    "The central bank raised interest rates again.",
+    "I love this new phone, the battery lasts for days!",
+    "The team lost the final in extra time.",
+    "Doctors say the new vaccine is not effective.",
+]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """multitask.service, imported with an empty store: defaults, no model needed."""
+    if "multitask.service" not in sys.modules:
+        with pytest.MonkeyPatch.context() as mp:  # BentoML memoises its home on first use
+            mp.setenv("BENTOML_HOME", str(tmp_path_factory.mktemp("bentoml_empty")))
+            import multitask.service  # noqa: F401
+    return sys.modules["multitask.service"]
+
+
+# -- validation, no server -----------------------------------------------------------------------
+BAD_BODIES = [
+    # body, HTTP status, rule, index of the offending text
+    (b"", 422, "missing", None),
+    (b'{"text": ["a"]}', 422, "missing", None),
+    (b'{"texts": "a"}', 422, "list_type", None),
+    (b'{"texts": []}', 422, "min_texts", None),
+    (b'{"texts": ["ok", 3]}', 422, "string_type", 1),
+    (b'{"texts": ["ok", "ok", "  \\n\\t"]}', 422, "empty_text", 2),
+    (b'{"texts": ["ok", ""]}', 422, "empty_text", 1),
+    (json.dumps({"texts": ["a"] * 33}).encode(), 422, "max_texts", None),
+    (json.dumps({"texts": ["a", "b" * 201]}).encode(), 422, "max_chars", 1),
+    (b'{"texts": ', 400, "json_invalid", None),
+    (b"\xff\xfe garbage", 400, "json_invalid", None),
+    (b"[1, 2]", 422, "model_type", None),
+    (b"null", 422, "model_type", None),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "rule", "index"), BAD_BODIES)
+def test_bad_request_names_rule_and_index(
+    service: Any, body: bytes, status: int, rule: str, index: int | None
+) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        service.check_request(body, Serve(**LIMITS))
+    got_status, payload = service.explain(info.value)
+    assert (got_status, payload["detail"][0]["rule"]) == (status, rule)
+    assert payload["detail"][0]["index"] == index
+    assert payload["error"] == payload["detail"][0]["msg"]
+    if index is not None:
+        assert f"texts[{index}]" in payload["error"]
+    if rule in {"max_texts", "max_chars"}:
+        assert f"{rule}={LIMITS[rule]}" in payload["error"]
+
+
+def test_good_request_and_defaults(service: Any) -> None:
+    long_text = "x" * Serve().max_chars  # at the limit is allowed
+    assert service.check_request(json.dumps({"texts": ["a", long_text]})) == ["a", long_text]
+    assert service.check_request(b'{"texts": ["\\u00e9t\\u00e9"]}') == ["été"]
+
+
+def test_guard_replays_body_as_json_and_answers_model(service: Any) -> None:
+    """RequestGuard in front of a stub app: rejects early, forwards the body it read, as JSON."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    async def echo(request: Request) -> JSONResponse:
+        body = await request.body()
+        return JSONResponse({"ctype": request.headers["content-type"], "body": body.decode()})
+
+    app = Starlette(routes=[Route("/predict", echo, methods=["POST"])])
+    limits = Serve(**LIMITS)
+    guarded = service.RequestGuard(app, limits=limits)
+    client = TestClient(guarded)
+    ok = client.post("/predict", content=b'{"texts": ["hi"]}', headers={"content-type": "text/x"})
+    assert ok.status_code == 200
+    assert ok.json() == {"ctype": "application/json", "body": '{"texts": ["hi"]}'}
+    bad = client.post("/predict", content=b'{"texts": [""]}')
+    assert bad.status_code == 422 and bad.json()["detail"][0]["rule"] == "empty_text"
+    huge = client.post("/predict", content=b"x" * (guarded.max_body + 1))
+    assert huge.status_code == 413 and huge.json()["detail"][0]["rule"] == "max_body"
+    assert client.get("/model").json() == service.MODEL_INFO
+
+
+def test_service_import_stays_light(tmp_path: Path) -> None:
+    """The service never pulls in mlflow, dvc, pandera, matplotlib or training code."""
+    banned = ["mlflow", "dvc", "pandera", "matplotlib", "multitask.training", "multitask.tracking"]
+    code = (
+        "import sys, multitask.service\n"
+        f"bad = [m for m in {banned!r} if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path), "PYTHONPATH": str(ROOT / "src")}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+
+
+# -- a real server -----------------------------------------------------------------------------
+@dataclass
+class Served:
+    url: str
+    log: Path
+    model: MultiTaskSentenceTransformer
+    model_tag: str
+    bento_tag: str
+    bento_file: Path
+    home: Path
+    ready_s: float
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, body: bytes, ctype: str = "application/json") -> tuple[int, Any]:
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw)
+        except ValueError:
+            return err.code, raw.decode(errors="replace")
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.read().decode()
+
+
+def _batch_counts(url: str) -> tuple[float, float]:
+    """(batches, requests) the /predict batcher has run, from BentoML's Prometheus metrics."""
+    count = total = 0.0
+    for line in _get(f"{url}/metrics").splitlines():
+        if 'method_name="predict"' not in line:
+            continue
+        if line.startswith("bentoml_service_adaptive_batch_size_count"):
+            count += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("bentoml_service_adaptive_batch_size_sum"):
+            total += float(line.rsplit(" ", 1)[1])
+    return count, total
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, tiny_backbone: Path, labels: dict[str, list[str]]
+) -> Iterator[Served]:
+    from multitask.bento_store import import_bento
+
+    tmp = tmp_path_factory.mktemp("serve")
+    model = MultiTaskSentenceTransformer.from_backbone(
+        str(tiny_backbone), labels, max_length=16, seed=0
+    ).eval()
+    model.save(tmp / "model")
+
+    # What pipeline/package.py does, in a fresh process with its own store (A).
+    script = f"""
+import json
+from multitask import bento_store as b
+tag = b.store_model({str(tmp / "model")!r}, b.MODEL_NAME, {REGISTRY!r},
+                    {{"metrics": {METRICS!r}, "label_sets": {labels!r}, "serve": {LIMITS!r}}})
+bento = b.build_bento(tag, {str(ROOT)!r})
+path = b.export_bento(bento, {str(tmp / "dist" / "multitask.bento")!r})
+print(json.dumps({{"model_tag": tag, "bento_tag": bento, "file": str(path)}}))
+"""
+    env = {**os.environ, "BENTOML_HOME": str(tmp / "home_build"), "PYTHONPATH": str(ROOT / "src")}
+    env["BENTOML_DO_NOT_TRACK"] = "true"
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    built = json.loads(out.stdout.strip().splitlines()[-1])
+
+    # A fresh store (B) that only ever sees the exported file; serve from outside the repo.
+    home = tmp / "home_serve"
+    assert import_bento(built["file"], home=home) == built["bento_tag"]
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(BENTOML_HOME=str(home), BENTOML_DO_NOT_TRACK="true", HF_HUB_OFFLINE="1")
+    env["MULTITASK_TORCH_THREADS"] = "1"
+    log = tmp / "serve.log"
+    bentoml_cli = [sys.executable, "-m", "bentoml"]
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [*bentoml_cli, "serve", built["bento_tag"], "--host", "127.0.0.1", "--port", str(port)],
+            cwd=tmp,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: teardown kills the workers too
+        )
+    try:
+        start = time.monotonic()
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"bentoml serve exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+            if time.monotonic() - start > 60:
+                pytest.fail(f"not ready after 60 s:\n{log.read_text()[-3000:]}")
+            try:
+                if _get(f"{url}/readyz") is not None:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        ready_s = time.monotonic() - start
+        yield Served(
+            url,
+            log,
+            model,
+            built["model_tag"],
+            built["bento_tag"],
+            Path(built["file"]),
+            home,
+            ready_s,
+        )
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+@pytest.mark.integration
+def test_bento_export_import_roundtrip(served: Served) -> None:
+    import yaml
+
+    from multitask.bento_store import bento_tag_of, import_bento
+
+    assert served.bento_file.is_file() and served.bento_file.name == "multitask.bento"
+    assert not list(served.bento_file.parent.glob(".*tmp*")), "no temporary export left"
+    assert bento_tag_of(served.bento_file) == served.bento_tag
+    name, version = served.bento_tag.split(":")
+    bento_yaml = yaml.safe_load(
+        (served.home / "bentos" / name / version / "bento.yaml").read_text()
+    )
+    assert bento_yaml["args"]["model_tag"] == served.model_tag  # the bento pins its model
+    model_name, model_version = served.model_tag.split(":")
+    assert (served.home / "models" / model_name / model_version / "multitask.json").is_file()
+    src = served.home / "bentos" / name / version / "src"
+    assert (src / "multitask" / "service.py").is_file() and not (src / "src").exists()
+    assert not any(p.name == ".bentoml" for p in src.rglob("*")), "store swept into the bento"
+    assert import_bento(served.bento_file, home=served.home) == served.bento_tag  # idempotent
+
+
+@pytest.mark.integration
+def test_endpoints_match_the_model(served: Served) -> None:
+    import bentoml
+
+    expected = served.model.predict(TEXTS)
+    with bentoml.SyncHTTPClient(served.url, timeout=30) as client:
+        got = client.predict(texts=TEXTS)
+        assert [r["topic"]["label"] for r in got] == [r["topic"]["label"] for r in expected]
+        for g, e in zip(got, expected, strict=True):
+            for task in ("topic", "sentiment"):
+                assert set(g[task]["scores"]) == set(served.model.labels[task])
+                assert sum(g[task]["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+                assert g[task]["label"] == e[task]["label"]
+                for label, p in e[task]["scores"].items():
+                    assert g[task]["scores"][label] == pytest.approx(p, abs=1e-5)
+        assert client.classify(texts=TEXTS) == [r["topic"] for r in got]
+        assert client.sentiment(texts=TEXTS) == [r["sentiment"] for r in got]
+        emb = np.asarray(client.embed(texts=TEXTS))
+        assert emb.shape == (len(TEXTS), served.model.dim)
+        np.testing.assert_allclose(emb, served.model.encode(TEXTS), atol=1e-5)
+        info = client.model_info()
+
+    assert info == json.loads(_get(f"{served.url}/model"))  # GET and POST agree
+    assert info["registered_name"] == REGISTRY["registered_name"]
+    assert info["version"] == int(REGISTRY["version"])
+    assert (info["run_id"], info["scenario"]) == (REGISTRY["run_id"], REGISTRY["scenario"])
+    assert info["metrics"] == METRICS and info["labels"] == served.model.labels
+    assert info["bentoml_model"] == served.model_tag and info["dim"] == served.model.dim
+    assert info["limits"] == LIMITS  # params' serve section travelled in the model metadata
+
+    # A long text within max_chars is truncated to max_length tokens, not rejected.
+    status, body = _post(f"{served.url}/predict", json.dumps({"texts": ["word, " * 33]}).encode())
+    assert status == 200 and len(body) == 1
+
+
+@pytest.mark.integration
+def test_bad_requests_get_4xx_never_5xx(served: Served) -> None:
+    url = served.url
+    for body, status, rule, index in BAD_BODIES:
+        for route in ("/predict", "/classify", "/sentiment", "/embed"):
+            got, payload = _post(url + route, body)
+            assert (got, payload["detail"][0]["rule"]) == (status, rule), (route, body[:60])
+            assert payload["detail"][0]["index"] == index
+    garbage = [
+        (b"\x80\x04\x95garbage", "application/vnd.bentoml+pickle"),
+        (b"--x\r\ngarbage", "multipart/form-data; boundary=x"),
+        (b"texts=a", "application/x-www-form-urlencoded"),
+        (b"[" * 40_000, "application/json"),
+        (b'{"texts": [' + b'"a",' * 40_000 + b'"a"]}', "application/json"),
+        (b'{"texts": [{"nested": ["x"]}]}', "application/json"),
+    ]
+    for body, ctype in garbage:
+        got, _ = _post(f"{url}/predict", body, ctype)
+        assert 400 <= got < 500, (ctype, body[:40], got)
+    assert _post(f"{url}/predict", b"x" * 60_000)[0] == 413
+    # curl -d sends form-urlencoded: a JSON body is still accepted
+    got, payload = _post(
+        f"{url}/classify", b'{"texts": ["hi"]}', "application/x-www-form-urlencoded"
+    )
+    assert got == 200 and len(payload) == 1
+    log = served.log.read_text(errors="replace")
+    assert "rejected POST /predict (422): texts[1] must be a string" in log
+    assert "Traceback" not in log and "[ERROR]" not in log
+
+
+@pytest.mark.integration
+def test_concurrent_requests_are_batched(served: Served) -> None:
+    url = f"{served.url}/predict"
+    one = json.dumps({"texts": [TEXTS[0]]}).encode()
+    for _ in range(12):  # BentoML's batcher first calibrates on single requests
+        assert _post(url, one)[0] == 200
+    batches_before, requests_before = _batch_counts(served.url)
+
+    texts = [f"{TEXTS[i % len(TEXTS)]} #{i}" for i in range(32)]
+    bodies = [json.dumps({"texts": [t]}).encode() for t in texts]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(lambda b: _post(url, b), bodies))
+    assert [status for status, _ in results] == [200] * 32
+    expected = served.model.predict(texts)
+    for (_, got), exp in zip(results, expected, strict=True):  # each answer is its own text's
+        assert got[0]["topic"]["scores"] == pytest.approx(exp["topic"]["scores"], abs=1e-5)
+
+    batches, requests = _batch_counts(served.url)
+    assert requests - requests_before == 32
+    assert batches - batches_before < 32, "32 concurrent requests were never batched"
+
+    # Latency of one request of 1 and of 32 texts (reported, not asserted: shared CI machines).
+    timings = {}
+    for n in (1, 32):
+        body = json.dumps({"texts": texts[:n]}).encode()
+        start = time.perf_counter()
+        for _ in range(5):
+            assert _post(url, body)[0] == 200
+        timings[n] = (time.perf_counter() - start) / 5 * 1000
+    print(
+        f"\nready in {served.ready_s:.1f} s; /predict {timings[1]:.1f} ms (1 text), "
+        f"{timings[32]:.1f} ms (32 texts); 32 concurrent singles -> "
+        f"{batches - batches_before:.0f} batches"
+    )
