@@ -102,7 +102,7 @@ def test_champion_is_registered_and_reported(pipeline):
     assert int(mv.version) == champion["version"] and mv.run_id == champion["run_id"]
     assert mv.tags["scenario"] == champion["scenario"]
     table = pd.read_csv(work / "reports/comparison.csv", index_col="scenario")
-    assert champion["scenario"] == table["val/f1_mean"].idxmax() if "val/f1_mean" in table else True
+    assert champion["scenario"] == table["val/f1_mean"].idxmax()
     for s in SCENARIOS:
         metrics = json.loads((work / "reports/eval" / s / "metrics.json").read_text())
         assert table.loc[s, "test/acc_topic"] == pytest.approx(metrics["test/acc_topic"])
