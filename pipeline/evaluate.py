@@ -82,7 +82,9 @@ def main() -> None:
 
     tracking.connect()
     with tracking.run_scope(run_id=run_info["run_id"]):
-        tracking.log_metrics({k: v for k, v in metrics.items() if "/" in k})
+        # One step after the last epoch: the val/ series then ends with the kept (best) model.
+        step = run_info.get("epochs_run", 0)
+        tracking.log_metrics({k: v for k, v in metrics.items() if "/" in k}, step=step)
         tracking.log_artifacts(sorted(out_dir.iterdir()), "eval")
     log.info(
         "%s: test acc topic %.3f sentiment %.3f | natural topic %.3f sentiment %.3f",

@@ -91,6 +91,7 @@ def main() -> None:
                     "model_uri": model_uri,
                     "data_digest": digest,
                     "best_epoch": result.best_epoch,
+                    "epochs_run": len(result.history),
                     "train_seconds": round(result.seconds, 2),
                     **result.param_counts,
                 },
