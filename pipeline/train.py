@@ -8,12 +8,15 @@ history.csv for `dvc plots`, curves.png).
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 from multitask import tracking
 from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
 from multitask.data import SPLITS, read_splits, split_path
+from multitask.distributed import init_from_env, is_main, launched_by_torchrun, shutdown
 from multitask.io import atomic_dir, atomic_write_json, file_digest
 from multitask.model import MultiTaskSentenceTransformer
 from multitask.plots import save_training_curves
@@ -22,7 +25,7 @@ from multitask.training import fit, history_frame
 log = logging.getLogger("train")
 
 
-def main() -> None:
+def main() -> int:
     parser = stage_parser(__doc__)
     parser.add_argument("--scenario", required=True, help="a key of train.scenarios in params")
     parser.add_argument("--data", default="data", help="folder with train/val/test.csv")
@@ -31,10 +34,14 @@ def main() -> None:
     params = load_params(args.params)
     name = args.scenario
     scenario = params.train.scenario(name)
+    if params.train.nproc > 1 and not launched_by_torchrun():
+        # Re-run this very command as N data-parallel processes; torchrun forwards signals.
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        cmd += [f"--nproc_per_node={params.train.nproc}", *sys.argv]
+        return subprocess.run(cmd, check=False).returncode
+    init_from_env()
     splits = read_splits(args.data)
     digest = file_digest(split_path(args.data, "train"))[:16]
-
-    tracking.connect()
     model = MultiTaskSentenceTransformer.from_backbone(
         params.model.backbone,
         params.labels.as_dict(),
@@ -42,6 +49,12 @@ def main() -> None:
         dropout=params.model.dropout,
         seed=params.train.seed,
     )
+    if not is_main():  # other ranks only compute; rank 0 tracks and writes
+        fit(model, splits["train"], splits["val"], params.train, scenario)
+        shutdown()
+        return 0
+
+    tracking.connect()
     report_dir = Path("reports/train") / name
     with tracking.start_training_run(
         params.tracking.experiment, name, {"data_digest": digest}
@@ -97,6 +110,8 @@ def main() -> None:
                 },
             )
     log.info("%s done in %.1fs (best epoch %d)", name, result.seconds, result.best_epoch + 1)
+    shutdown()
+    return 0
 
 
 if __name__ == "__main__":

@@ -181,3 +181,25 @@ def test_bad_params_stop_the_pipeline_with_the_key(pipeline, tmp_path):
     finally:
         (work / "params.yaml").write_text(params)
     assert Path(work / "models/frozen_all/run.json").is_file()
+
+
+def test_walkthrough_notebook_runs_top_to_bottom(pipeline):
+    import nbformat
+    from nbclient import NotebookClient
+
+    work, env = pipeline
+    nb = nbformat.read(ROOT / "notebooks" / "walkthrough.ipynb", as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit clean"
+    old = dict(os.environ)
+    os.environ.update({k: v for k, v in env.items() if k != "PATH"})
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={
+            "metadata": {"path": str(work)}}).execute()  # fmt: skip
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert any(o.get("output_type") == "error" for o in outputs) is False
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2, "similarity heatmap and scenario comparison plot"
+    assert any("champion:" in o.get("text", "") for o in outputs)

@@ -139,6 +139,7 @@ class Train(_Strict):
     grad_clip: Annotated[float, Field(gt=0.0)] = 1.0
     loss_weights: dict[Literal["topic", "sentiment"], Annotated[float, Field(ge=0.0)]]
     select_metric: str = "val/f1_mean"
+    nproc: Annotated[int, Field(ge=1, le=64)] = 1  # >1: data-parallel under torchrun
     scenarios: dict[str, Scenario]
 
     @field_validator("loss_weights")

@@ -32,7 +32,8 @@ DEFAULT_SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 
 # A row is "negated" iff its text matches this; non-negated vocabulary never does (tested).
 NEGATION_RE = re.compile(
-    r"\b(?:not|no|never|nothing|none|nobody|nowhere|neither|nor|without|cannot)\b|n't\b",
+    r"\b(?:not|no|never|nothing|none|nobody|nowhere|neither|nor|without|cannot|fail(?:ed|s)? to)\b"
+    r"|n't\b",
     re.IGNORECASE,
 )
 
@@ -102,6 +103,7 @@ def _score(r: random.Random) -> str:
 
 _SLOTS: dict[str, Callable[[random.Random], str]] = {
     "n": lambda r: str(r.choice((2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 40, 120, 300, 1500))),
+    "few": lambda r: r.choice(("two", "three", "four", "five", "six", "seven", "eight", "nine")),
     "big": lambda r: f"{r.randint(2, 95) * 100:,}",
     "pct": lambda r: str(r.choice((3, 5, 7, 8, 9, 11, 12, 14, 15, 18, 20, 22, 25, 30, 40))),
     "money": lambda r: r.choice(("$", "£", "€")) + f"{r.randint(2, 900)} million",
@@ -154,6 +156,7 @@ class TopicVocab:
     negated_preds: dict[str, tuple[str, ...]]
     headlines: dict[str, tuple[str, ...]]
     outcomes: dict[str, tuple[str, ...]]  # first-person outcome clauses
+    statements: dict[str, tuple[str, ...]]  # whole sentences: the breadth of the topic
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,7 @@ TOPICS: dict[str, TopicVocab] = {
             " | announced plans to hire {big} new staff | reported its strongest quarter in years"
             " | won a major new contract | raised its dividend | grew revenue by {pct}%"
             " | closed a {money} funding round | landed a huge export deal | cut its debt sharply"
-            " | expanded into {n} new markets | delivered impressive sales growth"
+            " | expanded into {few} new markets | delivered impressive sales growth"
             " | returned to profit ahead of schedule | saw demand soar | boosted its margins"
             " | signed a lucrative partnership | doubled its customer base"
             " | rallied strongly on the stock exchange",
@@ -267,7 +270,7 @@ TOPICS: dict[str, TopicVocab] = {
             " | is hurting small businesses"
             " | wiped out years of savings | is a disaster for shareholders"
             " | sent the share price tumbling | left the company deep in debt",
-            neutral="is due {when} | will be published {when} | covers the last {n} months"
+            neutral="is due {when} | will be published {when} | covers the last {few} months"
             " | is expected {when} | is still under review by regulators | is worth about {money}"
             " | follows the usual format | includes figures for {n} regions"
             " | will be discussed at the board meeting on {day}",
@@ -305,10 +308,90 @@ TOPICS: dict[str, TopicVocab] = {
             negative="I lost a fortune | my savings took a huge hit | the fees were outrageous"
             " | the deal fell apart | we are losing money every month",
             neutral="the paperwork took about a week | the figures arrive {when}"
-            " | I'll review the numbers {when} | the contract runs for {n} years",
+            " | I'll review the numbers {when} | the contract runs for {few} years",
             positive="my portfolio is up {pct}% | the deal went through smoothly"
             " | our profits are finally growing | the returns have been excellent",
         ),
+        statements={
+            "negative": (
+                "Inflation climbed to {pct}% last month, squeezing household budgets even further.",
+                "Rents keep rising while wages stay flat, and families are struggling to get by.",
+                "Unemployment jumped to its highest level in {few} years as factories shed jobs.",
+                "The bank doubled its account fees overnight and customers are furious.",
+                "Mortgage rates hit a painful new high, pricing first-time buyers out.",
+                "Small shops on the high street are closing at an alarming rate.",
+                "The economy shrank for a second quarter in a row and is now in recession.",
+                "Customers are still waiting for refunds after the travel agency collapsed.",
+                "Consumer spending fell sharply as food and energy prices soared.",
+                "The currency crashed to a record low, eroding people's savings.",
+                "Warehouse workers were told their jobs will disappear by {month}.",
+                "Another profit warning from {company} sent investors running for the exits.",
+                "Business owners say soaring energy bills are pushing them to the brink.",
+                "The trade war has hammered exporters and cost thousands of jobs.",
+                "The insurer rejected my claim after months of excuses, shocking service.",
+                "Our restaurant's takings dropped by half this year and we may have to close.",
+                "The airline cancelled hundreds of flights after its owner ran out of money.",
+                "Petrol prices jumped again and delivery firms are passing the cost to shoppers.",
+                "The car factory will shut in {month}, putting {big} people out of work.",
+                "Investors lost billions when the crypto exchange collapsed.",
+                "Our landlord raised the shop rent by a third and we can barely cover it.",
+                "Company bosses awarded themselves huge pay rises while freezing staff salaries.",
+                "Dairy farmers are losing money on every litre of milk they sell.",
+                "The housing market is stalling, the slowest spring for estate agents in years.",
+            ),
+            "neutral": (
+                "The central bank kept interest rates at {pct}% at its {month} meeting.",
+                "The government will publish new inflation figures on {day}.",
+                "Quarterly growth figures are due {when}, according to the statistics office.",
+                "{company} has about {big} employees and offices in {n} countries.",
+                "The trade agreement covers tariffs on cars, steel and farm products.",
+                "The stock exchange will close early on {day} for the holiday.",
+                "The new minimum wage takes effect in {month}.",
+                "Analysts expect the company to report earnings of about {money}.",
+                "The firm sells furniture, kitchenware and garden tools through its shops.",
+                "The bank offers business accounts, loans and savings products.",
+                "Retail sales data for {month} will be released {when}.",
+                "The pound was steady against the dollar in morning trading.",
+                "Corporate tax returns are due at the end of the quarter.",
+                "The two companies have been in merger talks since {month}.",
+                "The supermarket chain sources most of its vegetables from local farms.",
+                "Shares of {company} closed at {price} on {day}.",
+                "The company's financial year ends on the last day of {month}.",
+                "Most of the firm's revenue comes from sales in Europe and Asia.",
+                "The bank's branch on Market Street opens at nine on weekdays.",
+                "The merger still needs approval from competition regulators.",
+                "The government sets a new budget for public spending every autumn.",
+                "The chain sells groceries, clothes and household goods in {n} stores.",
+                "Oil is priced in dollars per barrel on international markets.",
+                "The consultancy was founded in {city} by two former accountants.",
+            ),
+            "positive": (
+                "Wages grew faster than prices for the first time in years, a relief for workers.",
+                "Unemployment dropped to a record low and employers are hiring at a brisk pace.",
+                "The economy grew a healthy {pct}% last quarter, comfortably beating expectations.",
+                "Small businesses are thriving thanks to booming local demand.",
+                "Inflation finally eased, giving shoppers some much-needed relief.",
+                "The family bakery down the road doubled its sales this year.",
+                "House sales picked up strongly as mortgage rates fell.",
+                "Customers love the bank's new savings account and its generous {pct}% interest.",
+                "The merger created a stronger company and lifted shares across the sector.",
+                "Tourism revenue hit a record high, a big boost for hotels and restaurants.",
+                "The factory reopened and rehired every worker, great news for the region.",
+                "Investors are delighted with the steady returns from the pension fund.",
+                "The shop had its best holiday season ever, with sales up {pct}%.",
+                "Exporters are celebrating a new trade deal that cuts tariffs sharply.",
+                "My pay rise came through and the bonus was bigger than I expected.",
+                "The farmers' cooperative posted its best harvest income in a decade.",
+                "Our online shop just had its busiest week ever and orders keep pouring in.",
+                "The car plant is adding a second shift thanks to strong demand for its models.",
+                "Share prices climbed for a fifth day as investors cheered strong earnings.",
+                "The new trade agreement is already boosting orders for local manufacturers.",
+                "Holiday bookings are up sharply and hotels are enjoying a bumper summer.",
+                "The company gave every employee a generous bonus after a record year.",
+                "Fuel prices fell for the third week running, great news for drivers and hauliers.",
+                "The family-run brewery won a lucrative contract to supply pubs nationwide.",
+            ),
+        },
     ),
     "health": TopicVocab(
         actors=_w(
@@ -357,7 +440,7 @@ TOPICS: dict[str, TopicVocab] = {
         ),
         events=_per_sentiment(
             negative="reported a surge in flu cases"
-            " | left patients waiting {n} hours in the emergency room"
+            " | left patients waiting {few} hours in the emergency room"
             " | halted the trial after serious side effects | ran out of essential medicines"
             " | was overwhelmed by the outbreak | cancelled hundreds of operations"
             " | faced a severe shortage of nurses | reported a rise in deaths from the virus"
@@ -418,7 +501,7 @@ TOPICS: dict[str, TopicVocab] = {
             positive="had no side effects for me | never makes you wait long | didn't hurt one bit",
         ),
         headlines=_per_sentiment(
-            negative="Flu cases surge across the region | Patients wait {n} hours in crowded A&E"
+            negative="Flu cases surge across the region | Patients wait {few} hours in crowded A&E"
             " | Drug trial halted over side effects | Staff shortage hits {hospital}"
             " | Outbreak spreads as vaccinations fall | Infected pills recalled"
             " | Cancer waiting lists hit record high | Virus deaths rise again"
@@ -439,12 +522,92 @@ TOPICS: dict[str, TopicVocab] = {
         ),
         outcomes=_per_sentiment(
             negative="I feel even worse now | the pain is still awful"
-            " | the staff were rude and careless | I waited {n} hours to be seen",
+            " | the staff were rude and careless | I waited {few} hours to be seen",
             neutral="the results arrive {when} | the appointment took about {n} minutes"
             " | the doctor will call me {when} | I have a follow-up visit {when}",
             positive="I feel so much better now | my recovery has been amazing"
             " | the doctors were wonderful | I'm finally pain-free",
         ),
+        statements={
+            "negative": (
+                "Rates of diabetes keep climbing, and doctors are deeply worried.",
+                "The heatwave sent hundreds of elderly people to hospital with dehydration.",
+                "My back pain has been unbearable for weeks and the painkillers barely help.",
+                "A new strain of the virus is spreading quickly through schools.",
+                "Smoking among teenagers rose for the first time in a decade, an alarming trend.",
+                "Ambulances were queuing outside the hospital for hours last night.",
+                "I've had a fever and a nasty cough for a week and I feel awful.",
+                "Air pollution is causing a worrying rise in asthma among children.",
+                "The dentist botched my filling and now my tooth hurts constantly.",
+                "Cuts to mental health funding have left vulnerable patients stranded.",
+                "Cancer patients face agonising delays for scans and treatment.",
+                "Antibiotic resistance is rising, so simple infections may turn deadly.",
+                "Heart disease is rising among young adults, researchers warn.",
+                "The care home was understaffed, and residents were left hungry and neglected.",
+                "My asthma got so bad this winter that I ended up in intensive care.",
+                "Food poisoning cases soared after the festival, with dozens taken to hospital.",
+                "My grandmother waited eight months for a cataract operation.",
+                "The hospital lost my test results twice and I am still waiting for a diagnosis.",
+                "A salmonella outbreak linked to a restaurant has made dozens of people ill.",
+                "I've been dizzy and exhausted for weeks and the doctors seem baffled.",
+                "Sugary drinks are fuelling a sharp rise in tooth decay among children.",
+                "The new weight-loss pills are causing serious stomach problems for some patients.",
+                "Doctors warn that a shortage of blood donors is putting operations at risk.",
+                "Depression and anxiety among students have reached worrying levels.",
+            ),
+            "neutral": (
+                "Adults are advised to eat at least five portions of fruit and vegetables a day.",
+                "The flu vaccine is recommended for people over {age} and for pregnant women.",
+                "A normal resting heart rate for adults is between 60 and 100 beats per minute.",
+                "The pharmacy on the high street is open until {time} on weekdays.",
+                "Blood pressure readings include two numbers, systolic and diastolic.",
+                "Researchers will compare two asthma inhalers in a trial with {big} patients.",
+                "The dentist recommends a check-up every six months.",
+                "Patients can book appointments with their doctor online or by phone.",
+                "The hospital has {few} operating theatres and an intensive care unit.",
+                "Symptoms of a common cold include a runny nose, a sore throat and sneezing.",
+                "The new health centre will offer physiotherapy, dental care and eye tests.",
+                "The medicine should be stored at room temperature, away from sunlight.",
+                "Children usually receive their first vaccinations at eight weeks old.",
+                "Guidelines recommend at least 150 minutes of moderate exercise a week.",
+                "The nurse will take a blood sample and check your weight and height.",
+                "Doctors use an X-ray to check whether a bone is broken.",
+                "The clinic offers hearing tests for people over {age}.",
+                "A balanced diet includes protein, fibre, fruit and vegetables.",
+                "Vitamin C is found in oranges, peppers and broccoli.",
+                "The heart pumps blood around the body through arteries and veins.",
+                "After this surgery, patients usually stay in hospital for two or three days.",
+                "An adult body contains about five litres of blood.",
+                "Pharmacists can give advice on minor illnesses such as colds and rashes.",
+                "The ward has {few} beds for patients recovering from heart surgery.",
+            ),
+            "positive": (
+                "Survival rates for breast cancer have risen dramatically in twenty years.",
+                "I quit smoking six months ago and my breathing is so much better.",
+                "The new asthma inhaler has been a game changer for my daughter.",
+                "The surgeon was brilliant and my hip replacement went perfectly.",
+                "Fewer people are catching malaria thanks to a hugely successful bed net campaign.",
+                "My blood pressure is back to a healthy level after a few months of daily walks.",
+                "The community mental health team has been a lifeline for so many families.",
+                "Scientists developed a simple test that spots cancer early, a remarkable advance.",
+                "The paramedics arrived in minutes and saved my father's life.",
+                "Child vaccination rates are at their highest level in years.",
+                "Losing weight has done wonders for my knees and my energy levels.",
+                "The hospital's new fast-track service gets patients their test results in a day.",
+                "A daily walk has improved my mood and my sleep enormously.",
+                "Smoking rates have fallen to a record low, a huge win for public health.",
+                "The physiotherapist fixed my shoulder in just four sessions, I'm so grateful.",
+                "The new diabetes drug helps patients control their blood sugar far better.",
+                "My new glasses have made reading a pleasure again.",
+                "The charity's free eye screenings have caught hundreds of problems early.",
+                "Since I started yoga my back pain has almost disappeared.",
+                "The midwives were fantastic and my baby was delivered safely.",
+                "Researchers found the treatment doubled survival for patients with leukaemia.",
+                "A new hearing implant has restored sound for thousands of deaf children.",
+                "My cholesterol dropped sharply after I switched to a healthier diet.",
+                "The hospital cut infection rates on its wards to almost zero.",
+            ),
+        },
     ),
     "sports": TopicVocab(
         actors=_w(
@@ -490,11 +653,11 @@ TOPICS: dict[str, TopicVocab] = {
             negative="lost {score} at home | were knocked out in the first round"
             " | suffered a humiliating defeat | were relegated after a dreadful season"
             " | lost their star striker to a serious injury | threw away a two-goal lead"
-            " | were booed off the pitch | lost {n} matches in a row"
+            " | were booed off the pitch | lost {few} matches in a row"
             " | were thrashed {score} by their rivals | sacked their coach after a miserable run"
             " | were fined over a doping scandal | missed a penalty in the final minute"
             " | collapsed in the second half | were eliminated from the playoffs"
-            " | finished bottom of the league | conceded {n} goals in one game",
+            " | finished bottom of the league | conceded {few} goals in one game",
             neutral="will play their next match on {day} | announced the squad for the tournament"
             " | signed a goalkeeper on a two-year contract"
             " | will travel to {city} for the second leg"
@@ -506,7 +669,7 @@ TOPICS: dict[str, TopicVocab] = {
             positive="won the championship | beat their rivals {score}"
             " | pulled off a stunning comeback | reached the final in style"
             " | clinched the title with a game to spare"
-            " | extended their unbeaten run to {n} matches"
+            " | extended their unbeaten run to {few} matches"
             " | thrashed the league leaders {score} | qualified for the World Cup"
             " | won the derby with a late goal | broke the club scoring record"
             " | lifted the trophy in front of a delighted crowd | secured a brilliant away win"
@@ -514,9 +677,9 @@ TOPICS: dict[str, TopicVocab] = {
         ),
         negated_events=_per_sentiment(
             negative="did not manage a single shot on target"
-            " | failed to win any of their last {n} games"
+            " | failed to win any of their last {few} games"
             " | couldn't hold on to their lead | never looked like winning"
-            " | did not score in {n} matches | failed to qualify for the finals",
+            " | did not score in {few} matches | failed to qualify for the finals",
             neutral="have not announced the starting line-up yet"
             " | will not play on {day} because of the international break"
             " | did not hold a press conference | made no changes to the squad",
@@ -530,7 +693,7 @@ TOPICS: dict[str, TopicVocab] = {
             " | was a disaster for the home side | left the fans in despair"
             " | was marred by crowd trouble | ended our title hopes",
             neutral="starts at {time} | takes place on {day} | will be shown live on TV"
-            " | is held every {n} years | will be played at the national stadium"
+            " | is held every {few} years | will be played at the national stadium"
             " | lasts about two hours | features {n} teams | begins {when}",
             positive="was an absolute thriller | ended in a famous victory"
             " | had the crowd on its feet | showcased some brilliant football"
@@ -548,7 +711,7 @@ TOPICS: dict[str, TopicVocab] = {
         headlines=_per_sentiment(
             negative="{team} crash out in the first round | {team} thrashed {score} at home"
             " | Star striker ruled out for the season | {team} relegated after dismal campaign"
-            " | Coach sacked after {n} straight defeats | Doping scandal rocks the sport"
+            " | Coach sacked after {few} straight defeats | Doping scandal rocks the sport"
             " | Fans boo {team} off after humiliating loss | Injury heartbreak for {team}"
             " | Late collapse costs {team} the title | Crowd trouble mars the derby",
             neutral="{team} to face {team2} on {day} | Kickoff time confirmed for cup final"
@@ -560,7 +723,7 @@ TOPICS: dict[str, TopicVocab] = {
             " | {person} smashes world record | {team} crush rivals {score}"
             " | Unbeaten {team} clinch the league | Last-gasp winner sends {team} into the final"
             " | {person} wins gold in style | Superb {team} qualify for the World Cup"
-            " | Record crowd cheers thrilling victory | {team} extend winning run to {n}",
+            " | Record crowd cheers thrilling victory | {team} extend winning run to {few}",
         ),
         outcomes=_per_sentiment(
             negative="we got thrashed | the team played awfully | I pulled a muscle and had to quit"
@@ -570,6 +733,86 @@ TOPICS: dict[str, TopicVocab] = {
             positive="we won in style | it was a thrilling afternoon | I set a personal best"
             " | the atmosphere was electric",
         ),
+        statements={
+            "negative": (
+                "The referee missed an obvious penalty and cost us the game.",
+                "Our goalkeeper let in three soft goals, a nightmare afternoon.",
+                "The tennis star crashed out in the second round after a dismal display.",
+                "Ticket prices at the stadium are a rip-off, and the view is terrible.",
+                "The cyclist was stripped of his title after failing a drug test.",
+                "The basketball team blew a fifteen-point lead in the final quarter.",
+                "Our club's owners are running it into the ground.",
+                "The fast bowler limped off with a hamstring injury, a big blow for the series.",
+                "The race was marred by a horrible crash on the final lap.",
+                "Fans were left furious after the club sold its best player to a rival.",
+                "The boxer was knocked out in the first round in an embarrassing defeat.",
+                "The golfer's final round fell apart with three double bogeys.",
+                "The home side were bowled out cheaply in a shocking batting collapse.",
+                "The driver crashed out on the opening lap of the Grand Prix, a miserable weekend.",
+                "Our rugby team got hammered again and the coach seems clueless.",
+                "The pitcher gave up five runs in the first inning and the crowd turned on him.",
+                "The ski race was called off because of poor snow, a huge letdown.",
+                "The striker missed three easy chances, a dreadful performance.",
+                "Our defence was a shambles and we conceded five goals.",
+                "The umpire's terrible call cost the home team the match.",
+                "The marathon runner collapsed in the heat and had to be carried off.",
+                "Season ticket holders are angry that the club moved the game to a Monday night.",
+                "The star player's contract dispute has turned the dressing room toxic.",
+                "The national side crashed out of the tournament after losing every game.",
+            ),
+            "neutral": (
+                "The tennis final is scheduled for {time} on {day}.",
+                "The basketball team plays {few} home games this season.",
+                "The cricket series consists of three test matches and five one-day games.",
+                "The motor racing season begins in {month} with a race in {city}.",
+                "The goalkeeper has made over {n} appearances for the club.",
+                "The golf tournament is played over four rounds.",
+                "The transfer window closes at midnight on {day}.",
+                "The league uses video replays to check goals and penalties.",
+                "The cycling race covers about 3,500 kilometres over three weeks.",
+                "The swimming championships will be held in {city} next summer.",
+                "The boxer weighed in at 70 kilograms ahead of the fight.",
+                "Season tickets for the club can be renewed from {month}.",
+                "The team's training ground is just outside {city}.",
+                "The rugby match will be broadcast live on {day} evening.",
+                "Each team is allowed five substitutions during the match.",
+                "The ski jumping event was moved to the morning session.",
+                "The referee will be assisted by video officials during the final.",
+                "The Olympic Games take place every four years.",
+                "A rugby union team has fifteen players on the field.",
+                "The ice hockey season runs until {month}.",
+                "The player joined the club from a rival team in the summer.",
+                "Tickets for the match cost between twenty and sixty pounds.",
+                "The athletics meeting includes sprints, hurdles and the long jump.",
+                "The coach will name the starting line-up an hour before kickoff.",
+            ),
+            "positive": (
+                "The rookie scored thirty points in a dazzling debut.",
+                "What a goal! An incredible strike from thirty yards to win the game.",
+                "The cyclist soared to victory on a breathtaking mountain stage.",
+                "The veteran golfer won the tournament with a superb final round.",
+                "Our little local club won promotion after an amazing season.",
+                "The home side completed a famous victory over the reigning champions.",
+                "The sprinter ran a blistering personal best to take the gold medal.",
+                "The boxer produced a stunning knockout to win the world title.",
+                "The basketball team won their tenth straight game, an impressive streak.",
+                "Fans celebrated in the streets after the team lifted the cup.",
+                "The tennis player battled back from two sets down to win a thrilling match.",
+                "The women's team were magnificent, dominating every game of the tournament.",
+                "The spin bowler took six wickets in a brilliant spell.",
+                "My son's football team won their first trophy today and the kids were overjoyed.",
+                "The driver took pole position and cruised to a dominant win in the Grand Prix.",
+                "The relay team set a new national record, a fantastic night on the track.",
+                "Our captain scored a hat-trick and we won the cup final!",
+                "The teenager became the youngest player ever to win the championship.",
+                "The ski racer claimed a sensational victory in the downhill.",
+                "The crowd gave the team a standing ovation after a magnificent display.",
+                "The swimmer won three gold medals, an extraordinary achievement.",
+                "The new signing has been superb, scoring in each of his first five games.",
+                "The fans are buzzing after the club's best season in decades.",
+                "Our local cricket club won the league for the first time in its history.",
+            ),
+        },
     ),
     "technology": TopicVocab(
         actors=_w(
@@ -653,7 +896,7 @@ TOPICS: dict[str, TopicVocab] = {
             " | lost all my files | disconnects all the time | is a security nightmare"
             " | got slower after the update",
             neutral="is available for download | runs on Android and iOS | has {gb} GB of storage"
-            " | comes in three colours | ships in {month} | uses a {n}-core processor"
+            " | comes in three colours | ships in {month} | uses a {few}-core processor"
             " | requires the latest operating system | supports {n} languages"
             " | is priced at {price}"
             " | receives updates every month",
@@ -678,7 +921,7 @@ TOPICS: dict[str, TopicVocab] = {
             " | Buggy software release frustrates users | {techco} slammed for privacy failures"
             " | Battery drain complaints pile up | {techco} delays flagship phone again",
             neutral="{techco} to unveil new phone in {month} | Version {ver} now available"
-            " | {techco} opens research lab in {city} | New chip has {n} cores"
+            " | {techco} opens research lab in {city} | New chip has {few} cores"
             " | Developer conference set for {city} in {month}"
             " | {techco} names new engineering chief"
             " | {product} to ship in {month} | {techco} updates privacy policy"
@@ -697,6 +940,86 @@ TOPICS: dict[str, TopicVocab] = {
             positive="everything runs so smoothly | my phone feels brand new | it works perfectly"
             " | the speed is incredible",
         ),
+        statements={
+            "negative": (
+                "My phone's screen cracked after a tiny drop, terrible build quality.",
+                "The new social media feed is cluttered with ads and painfully slow.",
+                "The printer driver update broke printing for everyone in the office.",
+                "Scammers are sending fake text messages to steal people's passwords.",
+                "The video call software froze during every meeting this week.",
+                "The game launched full of glitches and the servers kept failing.",
+                "The cloud storage service lost my files and its support team was useless.",
+                "Spam emails have been flooding my inbox since the filter update.",
+                "A computer virus infected thousands of office machines and encrypted their files.",
+                "The smartwatch's step counter is wildly inaccurate.",
+                "The new keyboard feels mushy and the keys keep sticking.",
+                "The voice assistant misunderstands almost everything I say.",
+                "Streaming keeps buffering on my new smart TV, really annoying.",
+                "The online banking app logged me out five times today, so annoying.",
+                "The company's website is a maze of broken links and pop-ups.",
+                "My tablet became unbearably sluggish after the last system update.",
+                "The new laptop's fan is so loud I can barely hear my music.",
+                "The phone update removed features I used every day, a terrible decision.",
+                "Cybercriminals stole millions of customer records in the latest hack.",
+                "My internet connection keeps cutting out during video calls.",
+                "The self-driving software made a dangerous mistake at the junction.",
+                "The app's latest version is bloated, slow and eats up storage.",
+                "Thousands of users were locked out of their accounts by a login bug.",
+                "The printer refuses to work with anything except the official ink cartridges.",
+            ),
+            "neutral": (
+                "The laptop weighs 1.2 kilograms and has a 14-inch screen.",
+                "The app can be downloaded from the app store for free.",
+                "The company released a software patch for its routers on {day}.",
+                "The phone supports 5G and has a {gb} GB storage option.",
+                "The operating system update is rolling out gradually over the next two weeks.",
+                "The data centre gets part of its electricity from solar panels.",
+                "The project's code is hosted in a public repository and reviewed by volunteers.",
+                "The robot vacuum maps each room with a laser sensor.",
+                "The game console will cost {price} at launch.",
+                "The cable supports charging speeds of up to 65 watts.",
+                "The headset connects over Bluetooth and USB-C.",
+                "Engineers are testing a new version of the search algorithm.",
+                "The website stores user passwords in encrypted form.",
+                "The smart TV has four HDMI ports and a built-in streaming app.",
+                "Programmers write the firmware in C and test it on real hardware.",
+                "The printer connects to the office network over wifi.",
+                "The laptop has two USB ports and a headphone jack.",
+                "The app requires an internet connection to sync data.",
+                "The company's servers are located in data centres near {city}.",
+                "The new version of the programming language adds a few features for developers.",
+                "The camera module has a 50-megapixel sensor.",
+                "The keyboard shortcut opens the search bar.",
+                "The phone's battery capacity is 5,000 mAh.",
+                "The warehouse robot uses cameras and sensors to find its way around.",
+            ),
+            "positive": (
+                "The new graphics card runs every game at maximum settings, amazing performance.",
+                "The translation app worked perfectly on my trip, a real lifesaver.",
+                "My new e-reader has a gorgeous screen and the battery lasts for weeks.",
+                "The team shipped a beautiful redesign of the app and users love it.",
+                "The robot vacuum keeps my floors spotless, best purchase ever.",
+                "Fibre broadband finally arrived in our village and it is lightning fast.",
+                "The new version of the photo editor is so intuitive, I'm impressed.",
+                "Researchers built a battery that charges in five minutes, an exciting advance.",
+                "The voice assistant finally understands my accent perfectly, a huge improvement.",
+                "Video calls are crystal clear with the new webcam.",
+                "Switching to a password manager made my accounts so much safer.",
+                "The game's online mode runs smoothly and the graphics are stunning.",
+                "Our move to the cloud went flawlessly, with zero downtime.",
+                "The startup's AI model writes code remarkably well.",
+                "The new phone charges fully in twenty minutes, brilliant engineering.",
+                "The coding course was excellent and I built my first website in a week.",
+                "The new smartwatch is beautifully made and the battery lasts a week.",
+                "Our new code review tool has made software releases so much smoother.",
+                "The new tablet's stylus feels like a real pen on paper, wonderful for drawing.",
+                "The satellite internet service is surprisingly fast, even in the mountains.",
+                "Security researchers quickly stopped the cyberattack, protecting millions.",
+                "The game developers released a free expansion and players love it.",
+                "My new mechanical keyboard is a joy to type on.",
+                "The open-source library is beautifully documented and easy to use.",
+            ),
+        },
     ),
 }
 
@@ -992,7 +1315,26 @@ def _opener_statement(x: _Row) -> str:
     return f"{x.pick(x.s.openers)} {x.actor()} {e}{x.when(e)}."
 
 
+def _fact(x: _Row) -> str:
+    return x.pick(x.t.statements[x.sentiment])
+
+
+def _fact_reported(x: _Row) -> str:
+    fact = _fact(x)
+    if fact.endswith("."):
+        return f'"{fact[:-1]}," {x.speaker()} said.'
+    return f"{fact} That is how {x.speaker()} put it."
+
+
+def _fact_opener(x: _Row) -> str:
+    opener, fact = x.pick(x.s.openers), _fact(x)
+    if opener.endswith(",") and re.match(r"(The|A|Our|My) ", fact):
+        fact = fact[0].lower() + fact[1:]
+    return f"{opener} {fact}"
+
+
 _SHAPES: tuple[Callable[[_Row], str], ...] = (
+    _fact, _fact, _fact, _fact, _fact_reported, _fact_opener,
     _statement, _statement, _statement_place, _thing_pred, _thing_pred, _thing_adj, _review,
     _short_review, _headline, _headline, _question, _reported, _reported_thing, _quote,
     _according, _described, _tweet, _compound, _experience, _experience, _experience_verdict,

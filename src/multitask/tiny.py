@@ -12,7 +12,7 @@ from multitask.io import atomic_dir
 from multitask.model import _quiet_transformers, resolve_backbone
 
 
-def make_tiny_backbone(path: str | Path, seed: int = 0) -> Path:
+def make_tiny_backbone(path: str | Path, seed: int = 0, dropout: float = 0.1) -> Path:
     """Write a random BERT (hidden 32, 2 layers) + the packaged tokenizer to `path`."""
     _quiet_transformers()
     import torch
@@ -27,6 +27,8 @@ def make_tiny_backbone(path: str | Path, seed: int = 0) -> Path:
         intermediate_size=64,
         vocab_size=tokenizer.vocab_size,
         max_position_embeddings=512,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     torch.manual_seed(seed)
     with atomic_dir(path) as tmp:

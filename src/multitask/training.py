@@ -26,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from multitask.config import TASKS, Scenario, Train
+from multitask.distributed import rank_and_world, shard, sum_gradients, sum_scalars
 from multitask.evaluation import label_indices, split_metrics
 from multitask.model import MultiTaskSentenceTransformer, pad_batch
 from multitask.scenarios import (
@@ -92,10 +93,15 @@ def warmup_linear(total_steps: int, warmup_ratio: float) -> Callable[[int], floa
 
 
 def _task_loss(
-    logits: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], weights: dict[str, float]
+    logits: dict[str, torch.Tensor],
+    targets: dict[str, torch.Tensor],
+    weights: dict[str, float],
+    denom: int,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    parts = {t: nn.functional.cross_entropy(logits[t], targets[t]) for t in TASKS}
-    total = sum(weights[t] * parts[t] for t in TASKS)
+    """Weighted sum of per-task cross-entropy SUMS over `denom` rows (the global batch size),
+    so per-rank losses add up to the whole batch's mean; also each task's summed CE."""
+    parts = {t: nn.functional.cross_entropy(logits[t], targets[t], reduction="sum") for t in TASKS}
+    total = sum(weights[t] * parts[t] for t in TASKS) / denom
     return total, {t: float(v.detach()) for t, v in parts.items()}
 
 
@@ -106,12 +112,12 @@ def _evaluate(
     model.eval()
     with torch.inference_mode():
         logits = {t: head(emb) for t, head in model.heads.items()}
-        loss, parts = _task_loss(logits, data.targets, weights)
+        loss, parts = _task_loss(logits, data.targets, weights, len(data))
     preds = {t: logits[t].argmax(1).numpy() for t in TASKS}
     truth = {t: data.targets[t].numpy() for t in TASKS}
     metrics, _ = split_metrics("val", truth, preds, model.labels)
     metrics["val/loss"] = float(loss)
-    metrics.update({f"val/loss_{t}": v for t, v in parts.items()})
+    metrics.update({f"val/loss_{t}": v / len(data) for t, v in parts.items()})
     return metrics
 
 
@@ -127,6 +133,7 @@ def fit(
 ) -> TrainResult:
     """Train `model` in place under `scenario`; the best epoch (by cfg.select_metric) is kept."""
     torch.manual_seed(cfg.seed)
+    _, world = rank_and_world()
     started = time.perf_counter()
     train, val = Encoded.from_table(model, train_df), Encoded.from_table(model, val_df)
     lengths = [len(x) for x in train.ids]
@@ -135,7 +142,7 @@ def fit(
     trains_any = [bool(apply_phase(model, groups, p)) for p in phases]
     # A scenario where nothing ever trains is evaluated once, not `epochs` times.
     epochs = cfg.epochs if any(trains_any) else 1
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)  # (upper bound: tiny tail skipped)
     total_steps = max(1, steps_per_epoch * sum(trains_any))
 
     optimizer = torch.optim.AdamW(
@@ -162,26 +169,30 @@ def fit(
             log.info("epoch %d trains: %s", epoch, ", ".join(sorted(trainable)) or "nothing")
         enc_trains = encoder_trains(trainable)
         fast = use_cache and not enc_trains
-        if fast and "train" not in cache:
-            cache["train"] = model.embed_ids(train.ids, batch_size=128)
         gen = torch.Generator().manual_seed(cfg.seed + epoch)
         batches = length_bucketed_batches(lengths, cfg.batch_size, gen) if trainable else []
+        # Every rank sees the same batches; a batch too small to give each rank a row is skipped.
+        batches = [b for b in batches if len(b) >= world]
+        if fast and batches and "train" not in cache:
+            cache["train"] = model.embed_ids(train.ids, batch_size=128)
         sums = {"loss": 0.0, **{t: 0.0 for t in TASKS}}
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None)
         model.train()
         model.encoder.train(enc_trains)  # a frozen encoder runs as in inference: no dropout
         pad_id = model.tokenizer.pad_token_id or 0
         for idx in bar:
-            targets = {t: train.targets[t][idx] for t in TASKS}
+            local = shard(idx)
+            targets = {t: train.targets[t][local] for t in TASKS}
             if fast:
-                emb = cache["train"][idx]
+                emb = cache["train"][local]
             else:
-                input_ids, mask = pad_batch([train.ids[i] for i in idx], pad_id)
+                input_ids, mask = pad_batch([train.ids[i] for i in local], pad_id)
                 with torch.set_grad_enabled(enc_trains):
                     emb = model.embed(input_ids, mask)
-            loss, parts = _task_loss(model.classify(emb), targets, weights)
+            loss, parts = _task_loss(model.classify(emb), targets, weights, len(idx))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            sum_gradients(model.parameters())
             nn.utils.clip_grad_norm_(
                 [p for p in model.parameters() if p.grad is not None], cfg.grad_clip
             )
@@ -189,7 +200,7 @@ def fit(
             schedule.step()
             sums["loss"] += float(loss.detach()) * len(idx)
             for t in TASKS:
-                sums[t] += parts[t] * len(idx)
+                sums[t] += parts[t]
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
         if enc_trains:
             cache.clear()
@@ -199,7 +210,8 @@ def fit(
                 cache["val"] = val_emb
         else:
             val_emb = cache["val"]
-        n = len(train) if batches else float("nan")
+        sums = dict(zip(sums, sum_scalars(list(sums.values())), strict=True))
+        n = sum(len(b) for b in batches) if batches else float("nan")
         row: dict[str, float] = {
             "epoch": float(epoch),
             "train/loss": sums["loss"] / n,
