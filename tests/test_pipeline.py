@@ -203,3 +203,31 @@ def test_walkthrough_notebook_runs_top_to_bottom(pipeline):
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2, "similarity heatmap and scenario comparison plot"
     assert any("champion:" in o.get("text", "") for o in outputs)
+
+
+def test_bad_data_stops_dvc_repro_at_validate(tmp_path):
+    """Defects in a user CSV stop `dvc repro` at validate, naming column and check."""
+    natural = pd.read_csv(ROOT / "tests/data/natural.csv")
+    bad = pd.concat(
+        [
+            natural,
+            pd.DataFrame(
+                {
+                    "text": ["A recipe for lemon cake.", "x", "Stocks rose again today."],
+                    "topic": ["cooking", "sports", "business"],
+                    "sentiment": ["positive", "neutral", "thrilled"],
+                }
+            ),
+        ]
+    )
+    work = tmp_path / "repo"
+    env = tiny_pipeline.prepare(work, {"generate": {"source": "bad.csv"}})
+    bad.to_csv(work / "bad.csv", index=False)
+    proc = _run(["dvc", "repro"], work, env, check=False, timeout=600)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "column 'topic', check isin" in out and "cooking" in out
+    assert "column 'sentiment', check isin" in out and "thrilled" in out
+    assert "column 'text', check str_length" in out
+    assert (work / "reports/validation_failures.csv").is_file()
+    assert not (work / "models").exists(), "nothing downstream of validate may run"

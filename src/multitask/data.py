@@ -80,6 +80,8 @@ def stratified_split(df: pd.DataFrame, cfg: Generate) -> pd.DataFrame:
     counts = strata.value_counts()
     strata = strata.where(strata.map(counts) >= 10, df["topic"].astype(str))
     holdout = cfg.splits.val + cfg.splits.test
+    if len(df) < 3:
+        raise DataError(f"cannot split {len(df)} unique rows into train/val/test")
     try:
         train, rest = train_test_split(
             df, test_size=holdout, random_state=cfg.seed, stratify=strata
@@ -90,8 +92,13 @@ def stratified_split(df: pd.DataFrame, cfg: Generate) -> pd.DataFrame:
             random_state=cfg.seed,
             stratify=strata.loc[rest.index],
         )
-    except ValueError as err:
-        raise DataError(f"cannot split {len(df)} rows with {cfg.splits}: {err}") from None
+    except ValueError:
+        # Too few rows of some class to stratify (e.g. a user CSV with a stray label): split
+        # unstratified and let `validate` report exactly what is wrong with the data.
+        train, rest = train_test_split(df, test_size=holdout, random_state=cfg.seed)
+        val, test = train_test_split(
+            rest, test_size=cfg.splits.test / holdout, random_state=cfg.seed
+        )
     parts = [part.assign(split=name) for name, part in zip(SPLITS, (train, val, test), strict=True)]
     out = pd.concat(parts).sort_index(kind="stable")
     out.insert(0, "id", out["text"].map(_row_id))
