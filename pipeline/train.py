@@ -94,7 +94,9 @@ def main() -> int:
 
         with atomic_dir(Path("models") / name) as out:
             model.save(out / "model")
-            model_uri = tracking.log_pyfunc_model(out / "model", splits["val"]["text"].tolist())
+            model_uri = tracking.log_pyfunc_model(
+                model, out / "model", splits["val"]["text"].tolist()
+            )
             atomic_write_json(
                 out / "run.json",
                 {

@@ -146,7 +146,7 @@ class TopicVocab:
     things: tuple[str, ...]  # singular things people judge: "the merger", "the new app"
     speakers: tuple[str, ...]  # who is quoted: "the chief executive"
     places: tuple[str, ...]  # topical adjuncts: "on Wall Street"
-    mentions: tuple[str, ...]  # neutral noun phrases used as distractors in *other* topics
+    mentions: tuple[str, ...]  # neutral noun phrases: things here, distractors in other topics
     hashtags: tuple[str, ...]
     experiences: tuple[str, ...]  # first-person past actions: "installed the latest update"
     questions: tuple[str, ...]  # neutral questions
@@ -202,7 +202,10 @@ TOPICS: dict[str, TopicVocab] = {
         mentions=_w(
             "the interest rate decision | the earnings season | the stock market | merger talks"
             " | the new tax rules | oil prices | the quarterly results | the company takeover"
-            " | the shareholder meeting | the price of gold"
+            " | the shareholder meeting | the price of gold | the jobs report"
+            " | the inflation figures | the central bank meeting | the budget speech"
+            " | the housing market | the trade talks | the currency markets"
+            " | the minimum wage debate | the retail sales figures | the bank's annual results"
         ),
         hashtags=_w("#business | #markets | #stocks | #economy | #finance | #investing"),
         experiences=_w(
@@ -420,7 +423,10 @@ TOPICS: dict[str, TopicVocab] = {
         mentions=_w(
             "the flu vaccine campaign | the new hospital wing | the latest diet study"
             " | the health budget | hospital visiting hours | the nurses' conference"
-            " | the new fitness guidelines | the blood donation drive"
+            " | the new fitness guidelines | the blood donation drive | the vaccination drive"
+            " | the hospital strike | the new cancer study | the flu season | the drug trial"
+            " | the health ministry's report | the sleep research | the nutrition guidelines"
+            " | the doctors' strike | the mental health campaign"
         ),
         hashtags=_w("#health | #wellbeing | #medicine | #publichealth | #nursing | #healthcare"),
         experiences=_w(
@@ -633,6 +639,9 @@ TOPICS: dict[str, TopicVocab] = {
         mentions=_w(
             "the football final | the Olympic trials | the transfer window | the cup draw"
             " | the marathon | the tennis open | the cricket season | the league table"
+            " | the World Cup | the transfer rumours | the Grand Prix | the basketball playoffs"
+            " | the golf open | the boxing match | the rugby final | the cycling tour"
+            " | the Olympic Games | the derby"
         ),
         hashtags=_w("#football | #matchday | #sport | #gameday | #rugby | #tennis"),
         experiences=_w(
@@ -840,7 +849,10 @@ TOPICS: dict[str, TopicVocab] = {
         mentions=_w(
             "the new smartphone launch | the software update | the AI conference"
             " | the latest gadget reviews | the new operating system | the chip shortage"
-            " | the video game release | the electric car software"
+            " | the video game release | the electric car software | the phone launch event"
+            " | the data privacy debate | the new games console | the app store changes"
+            " | the AI chatbot craze | the cybersecurity summit | the laptop reviews"
+            " | the broadband rollout | the new chip announcement | the social media trial"
         ),
         hashtags=_w("#tech | #gadgets | #software | #AI | #android | #coding"),
         experiences=_w(
@@ -1191,6 +1203,14 @@ class _Row:
     def thing(self) -> str:
         return self.pick(self.t.things)
 
+    def subject(self) -> str:
+        """A thing or a news item, for shapes where any noun phrase fits ("X was awful").
+
+        Distractor mentions are used here in their own topic too, so that they never become
+        features *against* their topic.
+        """
+        return self.pick(self.t.mentions if self.chance(0.3) else self.t.things)
+
     def event(self) -> str:
         return self.pick(self.t.events[self.sentiment])
 
@@ -1232,7 +1252,7 @@ def _thing_pred(x: _Row) -> str:
 
 
 def _thing_adj(x: _Row) -> str:
-    return f"{x.thing()} {x.copula()} {x.adj()}."
+    return f"{x.subject()} {x.copula()} {x.adj()}."
 
 
 def _review(x: _Row) -> str:
@@ -1241,7 +1261,7 @@ def _review(x: _Row) -> str:
 
 def _short_review(x: _Row) -> str:
     adj = x.adj()
-    return f"{x.thing()}? {adj[0].upper()}{adj[1:]}. {x.pick(x.s.closers)}"
+    return f"{x.subject()}? {adj[0].upper()}{adj[1:]}. {x.pick(x.s.closers)}"
 
 
 def _headline(x: _Row) -> str:
@@ -1253,7 +1273,7 @@ def _question(x: _Row) -> str:
         return x.pick(x.t.questions)
     q = x.pick(x.s.questions)
     return (
-        q.replace("{thing}", x.thing())
+        q.replace("{thing}", x.subject())
         .replace("{actor}", x.actor())
         .replace("{event}", x.event())
         .replace("{adj}", x.adj())
@@ -1281,7 +1301,7 @@ def _according(x: _Row) -> str:
 def _described(x: _Row) -> str:
     verb = x.pick(("described", "called", "labelled"))
     prep = " as" if verb == "described" else ""
-    return f"{x.speaker()} {verb} {x.thing()}{prep} {x.pick(x.s.descriptions)}."
+    return f"{x.speaker()} {verb} {x.subject()}{prep} {x.pick(x.s.descriptions)}."
 
 
 def _tweet(x: _Row) -> str:
@@ -1307,7 +1327,7 @@ def _experience_verdict(x: _Row) -> str:
 
 
 def _news_for(x: _Row) -> str:
-    return f"{x.pick(x.s.news)} from {x.pick(x.t.places)}: {x.actor()} {x.event()}."
+    return f"{x.pick(x.s.news)} {x.pick(x.t.places)}: {x.actor()} {x.event()}."
 
 
 def _opener_statement(x: _Row) -> str:
@@ -1353,7 +1373,7 @@ def _neg_thing(x: _Row) -> str:
 
 def _neg_generic(x: _Row) -> str:
     lead = x.pick(("", "", "Honestly, ", "To be fair, ", "I have to say "))
-    return f"{lead}{x.thing()} {x.copula()} {x.pick(x.s.negated)}."
+    return f"{lead}{x.subject()} {x.copula()} {x.pick(x.s.negated)}."
 
 
 def _neg_reported(x: _Row) -> str:
@@ -1361,7 +1381,7 @@ def _neg_reported(x: _Row) -> str:
 
 
 def _neg_review(x: _Row) -> str:
-    return f"{x.pick(x.s.feelings)} {x.thing()}. {x.pick(x.s.negated_closers)}"
+    return f"{x.pick(x.s.feelings)} {x.subject()}. {x.pick(x.s.negated_closers)}"
 
 
 def _neg_opener(x: _Row) -> str:
@@ -1399,7 +1419,8 @@ def _add_distractor(x: _Row, text: str, topic: str) -> str:
     mention = x.pick(TOPICS[x.pick(others)].mentions)
     lowered = text[:1].lower() + text[1:]
     # A prefix only where lower-casing the first word is safe (not a name, not "I").
-    if x.chance(0.5) and re.match(r"(the|this|my|our|a|an) ", lowered):
+    simple = not any(c in text for c in '?":#')  # one plain sentence: safe to wrap
+    if x.chance(0.5) and simple and re.match(r"(the|this|my|our|a|an) ", lowered):
         return x.pick(_DISTRACTOR_PREFIXES).replace("{m}", mention) + " " + lowered
     core, end = (text[:-1], text[-1]) if text[-1] in ".!?" else (text, "")
     if '"' in core or "#" in core or ":" in core or "?" in core or ". " in core:

@@ -183,17 +183,15 @@ def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
             mlflow.log_artifact(str(p), artifact_path=artifact_path)
 
 
-def log_pyfunc_model(model_dir: Path, input_texts: list[str]) -> str:
-    """Log the saved folder as a pyfunc model (code + safetensors); return the model URI."""
+def log_pyfunc_model(model: Any, model_dir: Path, input_texts: list[str]) -> str:
+    """Log the saved folder of `model` as a pyfunc (code + safetensors); return the model URI."""
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
 
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model import probs_to_frame
 
     example = pd.DataFrame({"text": input_texts[:3]})
-    model = MultiTaskSentenceTransformer.load(model_dir)
-    from multitask.model import probs_to_frame
 
     output = probs_to_frame(model.predict_proba(example["text"].tolist()), model.labels)
     here = Path(__file__).resolve().parent
