@@ -231,3 +231,36 @@ def test_bad_data_stops_dvc_repro_at_validate(tmp_path):
     assert "column 'text', check str_length" in out
     assert (work / "reports/validation_failures.csv").is_file()
     assert not (work / "models").exists(), "nothing downstream of validate may run"
+
+
+def test_ui_command_serves_the_project_store_on_loopback(pipeline):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    work, env = pipeline
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "multitask.cli", "ui", "--port", str(port)],
+        cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search"
+                headers = {"Content-Type": "application/json"}
+                req = urllib.request.Request(url, b'{"max_results": 10}', headers, method="POST")
+                body = urllib.request.urlopen(req, timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(1)
+        assert "multitask-sentence-transformer" in body
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
