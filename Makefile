@@ -11,7 +11,8 @@ export BENTOML_DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup pipeline pipeline-tiny test test-fast lint format ui serve docker-smoke bench clean
+.PHONY: setup pipeline pipeline-tiny test test-fast lint format ui serve docker-smoke bench clean \
+	team-server team-server-stop test-scale
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -60,6 +61,16 @@ docker-smoke: setup  ## build the serving image and check it answers (needs root
 
 bench: setup  ## benchmarks (QUICK=1 for a short run)
 	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)
+
+team-server: setup  ## team MLflow server (PostgreSQL + local S3 + MLflow) on 127.0.0.1
+	bash scripts/team/server.sh start
+
+team-server-stop:
+	bash scripts/team/server.sh stop
+
+test-scale: setup  ## the "beyond one machine" tests
+	$(BIN)/python -m pytest tests/test_scale_k8s_manifests.py tests/test_scale_team_server.py \
+	  tests/test_scale_dvc_remote.py
 
 clean:  ## remove local pipeline state (keeps .venv)
 	rm -rf data models reports dist mlflow.db mlartifacts .bentoml .dvc/cache .dvc/tmp
