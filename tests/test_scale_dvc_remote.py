@@ -94,13 +94,9 @@ def _clone_and_pull(work: Path, dst: Path, env: dict, remote: str) -> dict[str, 
 def _assert_noop(work: Path, clone: Path, env: dict) -> None:
     _, uncached = _cached_outputs(work)
     missing = _gitignored(work, uncached, env)
-    if missing:
-        # DVC leaves `cache: false` outputs (metrics, plots, reports) to git; the project's
-        # .gitignore keeps them out of git, so no clone can get them back: the stages re-run.
-        pytest.xfail(
-            f"{len(missing)} `cache: false` outputs are git-ignored (e.g. {missing[0]}): "
-            "git-track them (.gitignore) or drop `cache: false` in dvc.yaml"
-        )
+    # DVC leaves `cache: false` outputs (metrics, plots, reports) to git: they must not be
+    # git-ignored, or no clone can get them back and the stages re-run.
+    assert not missing, f"git-ignored `cache: false` outputs: {missing}"
     status = _run(["dvc", "status"], clone, env).stdout
     assert "up to date" in status, status
     repro = _run(["dvc", "repro"], clone, env, timeout=600).stdout
