@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Smoke test of the serving image: build it from the exported bento, run it, ask it, tear it down.
+#
+#   scripts/docker/smoke.sh [path/to/bento]      (default dist/multitask.bento, as the pipeline writes)
+#
+# Steps: local engine + base image (scripts/docker/engine.sh), wheelhouse (offline build), classic
+# `docker build --network host`, `docker run --network host` on a free loopback port, wait for
+# readiness and for Docker's HEALTHCHECK, POST /predict and check the answer's shape, check a bad
+# request gets a 4xx, check the server runs as a non-root user. The container this script started
+# is removed on exit, whatever happens; the engine is left running (engine.sh stop stops it).
+#
+# Environment: IMAGE (tag to build, default multitask:smoke), READY_TIMEOUT (s, default 180),
+# SKIP_WHEELHOUSE=1 (build from the package index instead of wheels/), BUILD_FLAGS (extra
+# `docker build` options, e.g. --no-cache for a cold build).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/scripts/docker"
+IMAGE="${IMAGE:-multitask:smoke}"
+READY_TIMEOUT="${READY_TIMEOUT:-180}"
+BENTO="${1:-$ROOT/dist/multitask.bento}"
+export DOCKER_BUILDKIT=0   # the classic builder: what this machine has, and what the Dockerfile targets
+
+T0=$SECONDS
+say() { echo "[smoke +$((SECONDS - T0))s] $*"; }
+die() { echo "[smoke +$((SECONDS - T0))s] FAIL: $*" >&2; exit 1; }
+
+[ -f "$BENTO" ] || die "no bento at $BENTO (run 'make pipeline-tiny' first)"
+BENTO="$(cd "$(dirname "$BENTO")" && pwd)/$(basename "$BENTO")"
+
+CID=""
+CONTEXT=""
+cleanup() {
+    local rc=$?
+    if [ -n "$CID" ]; then
+        if [ "$rc" -ne 0 ]; then
+            echo "---- container log (last 40 lines) ----" >&2
+            docker logs --tail 40 "$CID" >&2 2>&1 || true
+        fi
+        docker rm -f "$CID" >/dev/null 2>&1 && say "removed container ${CID:0:12}"
+    fi
+    [ -n "$CONTEXT" ] && rm -rf "$CONTEXT"
+    if [ "$rc" -eq 0 ]; then say "PASS"; else echo "[smoke] FAILED (exit $rc)" >&2; fi
+}
+trap cleanup EXIT
+
+say "1/7 engine and base image"
+bash "$HERE/engine.sh" start
+bash "$HERE/engine.sh" base
+
+if [ "${SKIP_WHEELHOUSE:-0}" != 1 ]; then
+    say "2/7 wheelhouse"
+    bash "$HERE/wheelhouse.sh" "$ROOT/wheels"
+else
+    say "2/7 wheelhouse skipped (SKIP_WHEELHOUSE=1)"
+fi
+
+# The Dockerfile copies dist/multitask.bento. Another bento file gets a staged context (hard links
+# where possible) so that dist/ is left alone.
+context="$ROOT"
+if [ "$BENTO" != "$ROOT/dist/multitask.bento" ]; then
+    CONTEXT="$(mktemp -d "${TMPDIR:-/tmp}/mt-context.XXXXXX")"
+    mkdir -p "$CONTEXT/dist"
+    cp -l "$BENTO" "$CONTEXT/dist/multitask.bento" 2>/dev/null || cp "$BENTO" "$CONTEXT/dist/multitask.bento"
+    cp "$ROOT/Dockerfile" "$ROOT/.dockerignore" "$ROOT/requirements-serve.txt" "$CONTEXT/"
+    [ -d "$ROOT/wheels" ] && { cp -al "$ROOT/wheels" "$CONTEXT/wheels" 2>/dev/null || cp -a "$ROOT/wheels" "$CONTEXT/wheels"; }
+    context="$CONTEXT"
+fi
+
+say "3/7 docker build -t $IMAGE ($BENTO)"
+t=$SECONDS
+build_log="$(mktemp)"
+# shellcheck disable=SC2086  # BUILD_FLAGS holds several options
+if ! docker build --network host --force-rm ${BUILD_FLAGS:-} -t "$IMAGE" "$context" >"$build_log" 2>&1; then
+    tail -n 40 "$build_log" >&2
+    rm -f "$build_log"
+    die "docker build failed"
+fi
+rm -f "$build_log"
+size="$(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
+say "built $IMAGE in $((SECONDS - t)) s, image size $size"
+
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+say "4/7 docker run on 127.0.0.1:$PORT"
+CID="$(docker run -d --network host -e BENTOML_HOST=127.0.0.1 -e BENTOML_PORT="$PORT" "$IMAGE")"
+URL="http://127.0.0.1:$PORT"
+
+say "5/7 waiting for $URL/readyz (at most $READY_TIMEOUT s)"
+t=$SECONDS
+until python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "$URL/readyz" 2>/dev/null; do
+    [ "$(docker inspect -f '{{.State.Running}}' "$CID")" = true ] || die "the container exited before it was ready"
+    [ $((SECONDS - t)) -lt "$READY_TIMEOUT" ] || die "not ready after $READY_TIMEOUT s"
+    sleep 0.5
+done
+say "ready after $((SECONDS - t)) s"
+# Docker's own HEALTHCHECK (python urllib inside the image) must agree; its first probe runs after
+# one --interval.
+until [ "$(docker inspect -f '{{.State.Health.Status}}' "$CID")" = healthy ]; do
+    status="$(docker inspect -f '{{.State.Health.Status}}' "$CID")"
+    [ "$status" != unhealthy ] || die "HEALTHCHECK reports unhealthy"
+    [ $((SECONDS - t)) -lt "$READY_TIMEOUT" ] || die "HEALTHCHECK still '$status' after $READY_TIMEOUT s"
+    sleep 1
+done
+say "HEALTHCHECK healthy after $((SECONDS - t)) s"
+
+say "6/7 POST /predict"
+python3 - "$URL" <<'PY'
+import json
+import math
+import sys
+import urllib.error
+import urllib.request
+
+url = sys.argv[1]
+
+
+def post(path, body):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+texts = ["The team won the championship final last night.",
+         "Shares fell sharply after the disappointing earnings report.",
+         "I love how fast this new phone is."]
+status, answer = post("/predict", {"texts": texts})
+assert status == 200, f"/predict answered {status}: {answer}"
+assert isinstance(answer, list) and len(answer) == len(texts), f"want a list of {len(texts)}: {answer}"
+for text, item in zip(texts, answer):
+    for task in ("topic", "sentiment"):
+        pred = item[task]
+        label, scores = pred["label"], pred["scores"]
+        assert isinstance(label, str) and isinstance(scores, dict), pred
+        assert label in scores, f"{task}: label {label!r} not among {sorted(scores)}"
+        assert math.isclose(sum(scores.values()), 1.0, abs_tol=1e-3), f"{task} scores sum: {scores}"
+        assert scores[label] == max(scores.values()), f"{task}: label is not the argmax: {pred}"
+    print(f"  {text[:50]!r:54} topic={item['topic']['label']:<11} sentiment={item['sentiment']['label']}")
+
+with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+    assert r.status == 200 and b"bentoml_service_request" in r.read(), "/metrics lacks BentoML metrics"
+print("  /metrics answers with BentoML's Prometheus metrics")
+
+status, answer = post("/predict", {"texts": []})
+assert 400 <= status < 500, f"an empty batch should get a 4xx, got {status}: {str(answer)[:200]}"
+print(f"  empty batch -> {status}")
+PY
+
+say "7/7 user checks"
+uid="$(docker exec "$CID" id -u)"
+[ "$uid" != 0 ] || die "docker exec runs as root"
+server_uid="$(docker exec "$CID" awk '/^Uid:/ { print $2 }' /proc/1/status)"
+[ "$server_uid" != 0 ] || die "the server (pid 1) runs as root"
+say "server runs as uid $server_uid (image user '$(docker image inspect -f '{{.Config.User}}' "$IMAGE")')"
