@@ -59,7 +59,7 @@ def main() -> int:
     with tracking.start_training_run(
         params.tracking.experiment, name, {"data_digest": digest}
     ) as run:
-        log.info("MLflow run %s (%s)", run.info.run_id, tracking.tracking_uri())
+        log.info("MLflow run %s (%s)", run.info.run_id, tracking.redact(tracking.tracking_uri()))
         tracking.log_training_inputs(
             {
                 "scenario": scenario.model_dump(),

@@ -19,6 +19,7 @@ PARAMS_FILE = "params.yaml"
 PositiveInt = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(gt=0.0)]
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # numpy / sklearn RandomState accept no more
 
 
 class ConfigError(ValueError):
@@ -26,7 +27,9 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def _unique_nonempty(values: list[str], what: str) -> list[str]:
@@ -67,7 +70,7 @@ class Splits(_Strict):
 
 class Generate(_Strict):
     source: str = "synthetic"
-    seed: Annotated[int, Field(ge=0)]
+    seed: Seed
     rows: Annotated[int, Field(ge=30)]
     splits: Splits
     label_noise: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.0
@@ -129,7 +132,7 @@ class Scenario(_Strict):
 
 
 class Train(_Strict):
-    seed: Annotated[int, Field(ge=0)]
+    seed: Seed
     epochs: PositiveInt
     batch_size: PositiveInt
     lr_head: Rate
@@ -224,7 +227,7 @@ class Params(_Strict):
 def _format_errors(err: ValidationError, source: str) -> str:
     lines = [f"invalid parameters in {source}:"]
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        key = ".".join(str(p) if str(p).strip() else repr(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key"

@@ -198,17 +198,16 @@ class MultiTaskSentenceTransformer(nn.Module):
             self.tokenizer.save_pretrained(enc_dir)
             heads = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
             save_file(heads, str(tmp / HEADS_FILE))
-            weights = [
-                HEADS_FILE,
-                *(f"{ENCODER_DIR}/{p.name}" for p in enc_dir.glob("*.safetensors")),
-            ]
+            # Every file, not only weights: an edited config.json or tokenizer.json would
+            # otherwise load "fine" as a different model.
+            files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
             meta = {
                 "format_version": FORMAT_VERSION,
                 "labels": self.labels,
                 "max_length": self.max_length,
                 "dropout": self.dropout_p,
                 "dim": self.dim,
-                "sha256": {w: file_digest(tmp / w) for w in sorted(weights)},
+                "sha256": {f: file_digest(tmp / f) for f in files},
             }
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
@@ -227,6 +226,12 @@ class MultiTaskSentenceTransformer(nn.Module):
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             labels = {t: list(meta["labels"][t]) for t in TASKS}
+            max_length, dropout = int(meta["max_length"]), float(meta.get("dropout", 0.0))
+            checksums = meta["sha256"]
+            if not isinstance(checksums, dict) or not checksums:
+                raise ValueError("'sha256' must map file names to checksums")
+            if not 0.0 <= dropout < 1.0:
+                raise ValueError(f"dropout {dropout} is not in [0, 1)")
         except (ValueError, KeyError, TypeError) as err:
             raise ModelLoadError(f"{meta_path} is unreadable: {err}") from None
         if expected_labels is not None:
@@ -235,10 +240,12 @@ class MultiTaskSentenceTransformer(nn.Module):
                 raise ModelLoadError(
                     f"{meta_path}: model was trained for labels {labels}, expected {want}"
                 )
-        for rel, digest in meta.get("sha256", {}).items():
+        for rel, digest in checksums.items():
             f = path / rel
+            if Path(rel).is_absolute() or ".." in Path(rel).parts:
+                raise ModelLoadError(f"{meta_path}: checksum entry {rel!r} points outside")
             if not f.is_file():
-                raise ModelLoadError(f"missing weights file {f}")
+                raise ModelLoadError(f"missing file {f}")
             if file_digest(f) != digest:
                 raise ModelLoadError(f"weights file {f} is corrupt (sha256 mismatch)")
         enc_dir = path / ENCODER_DIR
@@ -253,7 +260,7 @@ class MultiTaskSentenceTransformer(nn.Module):
             encoder = AutoModel.from_pretrained(enc_dir)
         except Exception as err:
             raise ModelLoadError(f"cannot load encoder weights from {enc_dir}: {err}") from None
-        model = cls(encoder, tokenizer, labels, meta["max_length"], meta.get("dropout", 0.0))
+        model = cls(encoder, tokenizer, labels, max_length, dropout)
         heads_path = path / HEADS_FILE
         try:
             model.heads.load_state_dict(load_file(str(heads_path)))

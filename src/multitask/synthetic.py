@@ -3,12 +3,13 @@
 A small compositional grammar. Each row draws a (topic, sentiment) pair (balanced over all pairs),
 then one of many sentence shapes (statements, reviews, headlines, questions, first-person posts,
 reported speech, tweets, compound sentences) filled from a per-topic vocabulary (actors, things,
-speakers, places, events) and a per-sentiment vocabulary (adjectives, feelings, openers, closers).
-Three knobs make the task harder and the data closer to real text:
+speakers, places, events, whole hand-written statements per sentiment) and a per-sentiment
+vocabulary (adjectives, feelings, openers, closers). Numbers, dates and names are slots filled
+per row. Three knobs make the task harder and the data closer to real text:
 
 - ``negation_rate``: the sentiment is carried by a negated phrase. "not good" / "failed to win"
   is negative, "not bad at all" / "never crashes" is (mildly) positive, and "has not announced a
-  date" is neutral. Only negated rows contain a negation word (see ``NEGATION_RE``).
+  date" is neutral. Only negated rows contain a negation word or "failed to" (``NEGATION_RE``).
 - ``distractor_rate``: a subordinate clause mentions another topic ("while everyone was talking
   about the football final") without changing either label.
 - ``label_noise``: per task independently, that fraction of rows gets a random *other* label.

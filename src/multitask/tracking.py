@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -35,6 +36,14 @@ def _fast_fail_env() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_TRACKING_INSECURE_TLS", "false")
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Hide `user:password@` in any URI inside `text`: messages and logs never show secrets."""
+    return _USERINFO.sub("***@", text)
 
 
 def tracking_uri(root: Path | None = None) -> str:
@@ -65,9 +74,9 @@ def connect(root: Path | None = None, create: bool = True) -> str:
     try:
         mlflow.search_experiments(max_results=1)
     except Exception as err:  # connection errors surface as several mlflow/requests types
-        raise UserFacingError(
-            f"MLflow tracking store {uri} is unreachable: {str(err).splitlines()[0][:300]}"
-        ) from None
+        first = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+        msg = f"MLflow tracking store {uri} is unreachable: {first}"
+        raise UserFacingError(redact(msg)) from None
     return uri
 
 
@@ -249,7 +258,7 @@ def download_registered(name: str, ref: str, dst: Path) -> tuple[Path, dict[str,
     except MlflowException:
         what = f"version {ref}" if ref.isdigit() else f"alias @{ref}"
         raise UserFacingError(
-            f"registered model {name!r} has no {what} in {mlflow.get_tracking_uri()}: "
+            f"registered model {name!r} has no {what} in {redact(mlflow.get_tracking_uri())}: "
             "run the pipeline first (make pipeline, or dvc repro)"
         ) from None
     dst.mkdir(parents=True, exist_ok=True)

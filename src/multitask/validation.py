@@ -86,9 +86,10 @@ def _report(err: SchemaErrors, df: pd.DataFrame) -> tuple[dict[str, Any], pd.Dat
     # Table-level checks fail once per column of each bad row: report them once per row.
     table = fc["schema_context"].eq("DataFrameSchema")
     fc.loc[table, "column"] = "(table)"
-    fc.loc[table & fc["index"].isin(df.index), "failure_case"] = fc.loc[
-        table & fc["index"].isin(df.index), "index"
-    ].map(df["text"])
+    fc["failure_case"] = fc["failure_case"].astype(object)  # texts may not be str (coerce=True)
+    if "text" in df.columns:  # a missing column is itself a reported failure
+        on_row = table & fc["index"].isin(df.index)
+        fc.loc[on_row, "failure_case"] = fc.loc[on_row, "index"].map(df["text"])
     fc = fc.drop_duplicates(["column", "check", "index"])
     fc["column"] = fc["column"].fillna("(table)").astype(str)
     failures = []
