@@ -16,7 +16,13 @@ from multitask import tracking
 from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
 from multitask.data import SPLITS, read_splits, split_path
-from multitask.distributed import init_from_env, is_main, launched_by_torchrun, shutdown
+from multitask.distributed import (
+    init_from_env,
+    is_main,
+    launched_by_torchrun,
+    pick_device,
+    shutdown,
+)
 from multitask.io import atomic_dir, atomic_write_json, file_digest
 from multitask.model import MultiTaskSentenceTransformer
 from multitask.plots import save_training_curves
@@ -48,7 +54,7 @@ def main() -> int:
         max_length=params.model.max_length,
         dropout=params.model.dropout,
         seed=params.train.seed,
-    )
+    ).to(pick_device())
     if not is_main():  # other ranks only compute; rank 0 tracks and writes
         fit(model, splits["train"], splits["val"], params.train, scenario)
         shutdown()

@@ -26,11 +26,11 @@ params = load_params(params_path)
 labels = params.labels.as_dict()
 raw = generate_synthetic(240, 3, labels["topic"], labels["sentiment"])
 table = stratified_split(raw, params.generate)
-cfg = params.train.model_copy(update={"epochs": 2, "batch_size": 16, "lr_encoder": 1e-3})
+cfg = params.train.model_copy(update={"epochs": 1, "batch_size": 16, "lr_encoder": 1e-3})
 model = MultiTaskSentenceTransformer.from_backbone(backbone, labels, dropout=0.0, seed=0)
 from multitask.training import fit
 fit(model, table[table.split == "train"], table[table.split == "val"], cfg,
-    params.train.scenario("gradual_unfreeze"))
+    params.train.scenario("full_finetune"))
 if is_main():
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out)
 shutdown()

@@ -17,6 +17,15 @@ import torch
 import torch.distributed as dist
 
 
+def pick_device() -> torch.device:
+    """CUDA (this rank's GPU under torchrun) when present, otherwise the CPU."""
+    if torch.cuda.is_available():
+        index = int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count()
+        torch.cuda.set_device(index)
+        return torch.device("cuda", index)
+    return torch.device("cpu")
+
+
 def launched_by_torchrun() -> bool:
     return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
 
@@ -58,7 +67,8 @@ def sum_scalars(values: list[float]) -> list[float]:
     _, world = rank_and_world()
     if world == 1:
         return values
-    t = torch.tensor(values, dtype=torch.float64)
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"  # NCCL reduces GPU tensors only
+    t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.tolist()
 

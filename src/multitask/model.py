@@ -133,6 +133,10 @@ class MultiTaskSentenceTransformer(nn.Module):
         torch.manual_seed(seed)
         return cls(encoder, tokenizer, labels, max_length=max_length, dropout=dropout)
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
     # -- forward pieces -------------------------------------------------------------------------
     def tokenize_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, truncated to max_length, unpadded (padding happens per batch)."""
@@ -159,12 +163,13 @@ class MultiTaskSentenceTransformer(nn.Module):
         was_training = self.training
         self.eval()
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = torch.empty((len(ids), self.dim))
+        out = torch.empty((len(ids), self.dim))  # results always come back on the CPU
+        device = self.device
         pad_id = self.tokenizer.pad_token_id or 0
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
-            out[idx] = self.embed(input_ids, mask).float()
+            out[idx] = self.embed(input_ids.to(device), mask.to(device)).float().cpu()
         self.train(was_training)
         return out
 
@@ -177,8 +182,8 @@ class MultiTaskSentenceTransformer(nn.Module):
     @torch.inference_mode()
     def head_probs(self, emb: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
         """Softmax probabilities per task for embeddings [N, dim]."""
-        emb = torch.as_tensor(emb, dtype=torch.float32)
-        return {t: torch.softmax(head(emb), dim=-1).numpy() for t, head in self.heads.items()}
+        emb = torch.as_tensor(emb, dtype=torch.float32).to(self.device)
+        return {t: torch.softmax(head(emb), dim=-1).cpu().numpy() for t, head in self.heads.items()}
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
         return self.head_probs(self.encode(texts, batch_size))
@@ -196,7 +201,7 @@ class MultiTaskSentenceTransformer(nn.Module):
             enc_dir = tmp / ENCODER_DIR
             self.encoder.save_pretrained(enc_dir, safe_serialization=True)
             self.tokenizer.save_pretrained(enc_dir)
-            heads = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
+            heads = {k: v.detach().cpu().contiguous() for k, v in self.heads.state_dict().items()}
             save_file(heads, str(tmp / HEADS_FILE))
             # Every file, not only weights: an edited config.json or tokenizer.json would
             # otherwise load "fine" as a different model.

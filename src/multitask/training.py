@@ -110,10 +110,13 @@ def _evaluate(
 ) -> dict[str, float]:
     """Validation loss and metrics from embeddings (the heads run in eval mode: no dropout)."""
     model.eval()
+    device = model.device
     with torch.inference_mode():
+        emb = emb.to(device)
         logits = {t: head(emb) for t, head in model.heads.items()}
-        loss, parts = _task_loss(logits, data.targets, weights, len(data))
-    preds = {t: logits[t].argmax(1).numpy() for t in TASKS}
+        targets = {t: v.to(device) for t, v in data.targets.items()}
+        loss, parts = _task_loss(logits, targets, weights, len(data))
+    preds = {t: logits[t].argmax(1).cpu().numpy() for t in TASKS}
     truth = {t: data.targets[t].numpy() for t in TASKS}
     metrics, _ = split_metrics("val", truth, preds, model.labels)
     metrics["val/loss"] = float(loss)
@@ -134,6 +137,7 @@ def fit(
     """Train `model` in place under `scenario`; the best epoch (by cfg.select_metric) is kept."""
     torch.manual_seed(cfg.seed)
     _, world = rank_and_world()
+    device = model.device  # the caller places the model (CUDA when present, else CPU)
     started = time.perf_counter()
     train, val = Encoded.from_table(model, train_df), Encoded.from_table(model, val_df)
     lengths = [len(x) for x in train.ids]
@@ -182,13 +186,13 @@ def fit(
         pad_id = model.tokenizer.pad_token_id or 0
         for idx in bar:
             local = shard(idx)
-            targets = {t: train.targets[t][local] for t in TASKS}
+            targets = {t: train.targets[t][local].to(device) for t in TASKS}
             if fast:
-                emb = cache["train"][local]
+                emb = cache["train"][local].to(device)
             else:
                 input_ids, mask = pad_batch([train.ids[i] for i in local], pad_id)
                 with torch.set_grad_enabled(enc_trains):
-                    emb = model.embed(input_ids, mask)
+                    emb = model.embed(input_ids.to(device), mask.to(device))
             loss, parts = _task_loss(model.classify(emb), targets, weights, len(idx))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
