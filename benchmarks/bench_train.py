@@ -205,9 +205,10 @@ def run(quick: bool) -> list[Row]:
                     f"{first:.2f} s, later epochs {head_epoch:.3f} s; re-encoding epochs "
                     f"{slow_epoch:.2f} s. With E epochs the speedup is about "
                     f"E x {slow_epoch:.2f} / ({first:.2f} + (E-1) x {head_epoch:.3f}): "
-                    f"about {3 * slow_epoch / (first + 2 * head_epoch):.1f}x at 3 epochs "
-                    "(below 3x whatever the head step costs: the cached run still embeds "
-                    f"once), tending to {ceiling:.0f}x; 10x needs "
+                    f"about {3 * slow_epoch / (first + 2 * head_epoch):.1f}x at 3 epochs, "
+                    f"and never above 3 x {slow_epoch:.2f} / {first:.2f} = "
+                    f"{3 * slow_epoch / first:.1f}x however cheap the head step (the cached "
+                    f"run still embeds once); tending to {ceiling:.0f}x; 10x needs "
                     + (f"E >= {need} epochs." if need else "a cheaper head step.")
                 ),
                 extra={
