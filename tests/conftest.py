@@ -1,14 +1,19 @@
-"""Shared fixtures: a tiny random backbone (fast), the project's params, small labelled tables."""
+"""Shared fixtures: a tiny random backbone (fast), the project's params, small labelled tables,
+and `served`: a real `bentoml serve` of a tiny model on a free 127.0.0.1 port.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from multitask.config import Params, load_params
+from multitask.local_server import LocalServer, build_in_store, serve_bento
 from multitask.model import MultiTaskSentenceTransformer
 from multitask.tiny import make_tiny_backbone
 
@@ -43,3 +48,64 @@ def small_table(params: Params) -> pd.DataFrame:
 
     cfg = params.generate.model_copy(update={"rows": 300})
     return stratified_split(load_source(cfg, params.labels), cfg)
+
+
+# -- a real server (integration tests) ----------------------------------------------------------
+SERVE_LIMITS = {
+    "max_batch_size": 64,
+    "max_latency_ms": 1000,
+    "max_texts": 32,
+    "max_chars": 200,
+    "timeout_s": 10,
+}
+REGISTRY = {"registered_name": "mt-test", "version": "7", "run_id": "r123", "scenario": "tiny"}
+METRICS = {"val/f1_mean": 0.5, "test/acc_topic": 0.25}
+
+
+@dataclass
+class Served:
+    server: LocalServer
+    model: MultiTaskSentenceTransformer
+    model_tag: str
+    bento_tag: str
+    bento_file: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def log(self) -> Path:
+        return self.server.log
+
+    @property
+    def home(self) -> Path:
+        return self.server.home
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, tiny_backbone: Path, labels: dict[str, list[str]]
+) -> Iterator[Served]:
+    """What the package stage and the Docker image do, on a tiny random model.
+
+    Store the model and build the bento in store A (a child process), export it, import the
+    .bento into a fresh store B and `bentoml serve` it from a folder outside the repo, with one
+    torch thread, in its own process group (stopped at teardown). One server per test module.
+    """
+    from multitask.bento_store import export_bento, import_bento
+
+    tmp = tmp_path_factory.mktemp("serve")
+    model = MultiTaskSentenceTransformer.from_backbone(
+        str(tiny_backbone), labels, max_length=16, seed=0
+    ).eval()
+    model.save(tmp / "model")
+    meta = {"metrics": METRICS, "label_sets": labels, "serve": SERVE_LIMITS}
+    build_home = tmp / "home_build"
+    model_tag, bento_tag = build_in_store(tmp / "model", build_home, ROOT, REGISTRY, meta)
+    bento_file = export_bento(bento_tag, tmp / "dist" / "multitask.bento", home=build_home)
+
+    home = tmp / "home_serve"  # a store that only ever sees the exported file
+    assert import_bento(bento_file, home=home) == bento_tag
+    with serve_bento(bento_tag, home, tmp, env={"MULTITASK_TORCH_THREADS": "1"}) as server:
+        yield Served(server, model, model_tag, bento_tag, bento_file)

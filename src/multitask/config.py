@@ -206,10 +206,15 @@ class Register(_Strict):
 
 
 class Serve(_Strict):
-    max_batch_size: PositiveInt = 64
-    max_latency_ms: PositiveInt = 1000
-    max_texts: PositiveInt = 64
-    max_chars: PositiveInt = 2000
+    """The service's limits (stored with the BentoML model by the package stage)."""
+
+    max_batch_size: PositiveInt = 64  # texts per model batch
+    max_latency_ms: PositiveInt = 1000  # refuse (503) a request that would wait longer
+    max_texts: PositiveInt = 64  # per request
+    max_chars: PositiveInt = 2000  # per text
+    # Request timeout. BentoML holds each request's context until it has passed, so memory
+    # holds about requests/s x timeout_s of them: keep it a few times the slowest request.
+    timeout_s: PositiveInt = 10
 
 
 class Params(_Strict):

@@ -1,4 +1,4 @@
-"""The BentoML service: the packaged champion over HTTP, with adaptive batching.
+"""The BentoML service: the packaged champion over HTTP, with continuous (adaptive) batching.
 
 Endpoints (all POST bodies are JSON ``{"texts": ["...", ...]}``, results in input order):
     POST /predict    -> [{"topic": {"label", "scores"}, "sentiment": {"label", "scores"}}, ...]
@@ -6,7 +6,16 @@ Endpoints (all POST bodies are JSON ``{"texts": ["...", ...]}``, results in inpu
     POST /sentiment  -> [{"label", "scores"}, ...]                          (sentiment only)
     POST /embed      -> [[float, ...], ...]                                 (one row of `dim` each)
     GET|POST /model  -> registered name, version, run id, scenario, metrics, label sets, dim
-BentoML itself serves /livez, /readyz, /metrics (Prometheus) and the OpenAPI spec (/docs.json).
+BentoML itself serves /livez, /readyz, /metrics (Prometheus) and the Swagger UI (/); the OpenAPI
+spec (/docs.json) is BentoML's with the contract RequestGuard enforces written in (`document`):
+the request limits, the 400/413/422 error bodies, and the 503 of load shedding.
+
+Batching: the four text endpoints share one `multitask.batching.MicroBatcher` per worker: what
+arrives while the model is busy runs together as the next batch (up to ``max_batch_size`` texts),
+a lone request runs at once. RequestGuard refuses (503, Retry-After: 1) a valid request whose
+estimated wait exceeds ``max_latency_ms``. /metrics adds ``multitask_batch_size`` (texts per
+batch) and ``multitask_shed_requests``. BentoML's own batcher (``batchable=True``) is not used:
+after an overload it kept lone requests waiting ~100 x longer for minutes (see batching.py).
 
 Which model: exactly the BentoML model whose tag the bento was built with
 (``bentoml build --arg model_tag=<name:version>``, read back by ``bentoml.use_arguments()``), so an
@@ -26,9 +35,11 @@ worker, default: available CPUs / workers, so workers do not oversubscribe the c
 This module imports no mlflow, dvc or training code: the serving image stays small.
 """
 
+import copy
 import json
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -43,6 +54,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from multitask.batching import MicroBatcher
 from multitask.config import Serve
 
 log = logging.getLogger("bentoml.multitask")  # under "bentoml" so BentoML's log config shows it
@@ -50,6 +62,7 @@ log = logging.getLogger("bentoml.multitask")  # under "bentoml" so BentoML's log
 DEFAULT_MODEL_TAG = "multitask-model:latest"
 TEXT_ROUTES = ("/predict", "/classify", "/sentiment", "/embed")
 MODEL_ROUTE = "/model"
+SPEC_ROUTE = "/docs.json"
 MAX_REPORTED_ERRORS = 10
 
 Scope = MutableMapping[str, Any]
@@ -126,8 +139,8 @@ def _describe(err: Any) -> dict[str, Any]:
             "missing": f'{where} is required: send {{"texts": ["...", ...]}}',
             "list_type": f"{where} must be a list of strings",
             "string_type": f"{where} must be a string, got {type(err.get('input')).__name__}",
-            "extra_forbidden": f'unknown field {where!r}: the body holds only "texts"',
-            "model_type": 'the body must be a JSON object {"texts": ["...", ...]}',
+            "extra_forbidden": f"unknown field {where!r}",
+            "model_type": "the body must be a JSON object",
             "json_invalid": f"the body is not valid JSON: {ctx.get('error', err['msg'])}",
         }.get(rule, f"{where}: {err['msg']}")
     return {"rule": rule, "loc": where, "index": index, "msg": msg}
@@ -140,11 +153,135 @@ def check_request(body: bytes | str, limits: Serve | None = None) -> list[str]:
     return req.texts
 
 
+class NoParams(BaseModel):
+    """The body of POST /model: nothing, or an empty JSON object."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def check_no_params(body: bytes | str) -> None:
+    """Validate the body of POST /model; raise ValidationError (see `explain`) unless empty."""
+    NoParams.model_validate_json(body or b"{}")
+
+
 def explain(err: ValidationError) -> tuple[int, dict[str, Any]]:
     """A ValidationError from `check_request` -> (HTTP status, JSON body naming every rule)."""
     details = [_describe(e) for e in err.errors(include_url=False)][:MAX_REPORTED_ERRORS]
     status = 400 if details[0]["rule"] == "json_invalid" else 422
     return status, {"error": details[0]["msg"], "detail": details}
+
+
+# "Holds a character that is not whitespace" as a JSON-schema (ECMA-262) pattern. ECMA's \\s is
+# not Python's str.isspace (it lacks U+001C-U+001F and U+0085, adds U+FEFF), so spell out exactly
+# the characters `check_request` strips.
+NOT_BLANK = "[^" + "".join(f"\\u{c:04x}" for c in range(0x10000) if chr(c).isspace()) + "]"
+
+
+# -- the OpenAPI spec: BentoML's, with the contract RequestGuard enforces ---------------------
+def texts_schema(limits: Serve) -> dict[str, Any]:
+    """JSON schema of a text request under `limits` (what `check_request` accepts)."""
+    text = {"type": "string", "minLength": 1, "maxLength": limits.max_chars, "pattern": NOT_BLANK}
+    return {
+        "type": "object",
+        "title": "TextsRequest",
+        "required": ["texts"],
+        "additionalProperties": False,
+        "properties": {
+            "texts": {
+                "type": "array",
+                "description": "texts to process, in order",
+                "minItems": 1,
+                "maxItems": limits.max_texts,
+                "items": text,
+                "example": ["The central bank raised interest rates."],
+            }
+        },
+    }
+
+
+_REQUEST_ERROR = {  # what RequestGuard answers (OpenAPI 3.0: nullable, not type null)
+    "type": "object",
+    "title": "RequestError",
+    "required": ["error", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "the first problem, in words"},
+        "detail": {
+            "type": "array",
+            "maxItems": MAX_REPORTED_ERRORS,
+            "items": {
+                "type": "object",
+                "required": ["rule", "loc", "msg"],
+                "properties": {
+                    "rule": {"type": "string", "description": "e.g. max_chars, empty_text"},
+                    "loc": {"type": "string", "description": 'e.g. "body", "texts[3]"'},
+                    "index": {"type": "integer", "nullable": True},
+                    "msg": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+NO_PARAMS_SCHEMA = {"type": "object", "additionalProperties": False, "properties": {}}
+_OVERLOADED = {  # BentoML's own answer when its batcher sheds load
+    "type": "object",
+    "title": "Overloaded",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}},
+}
+
+
+def document(spec: dict[str, Any], limits: Serve) -> dict[str, Any]:
+    """BentoML's OpenAPI spec for this service, amended with what RequestGuard does.
+
+    BentoML derives the text endpoints' schema from the signature (any list of any strings) and
+    declares only its own 400/404/500 bodies; the guard enforces `limits`, answers bad requests
+    with a `RequestError` (400 not JSON, 413 too large, 422 invalid), and BentoML's batcher
+    sheds load with 503. GET /model is answered too.
+    """
+    spec = copy.deepcopy(spec)
+    for item in spec["paths"].values():  # BentoML keys responses by int; JSON and we use str
+        for op in item.values():
+            if isinstance(op, dict) and "responses" in op:
+                op["responses"] = {str(k): v for k, v in op["responses"].items()}
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(RequestError=_REQUEST_ERROR, Overloaded=_OVERLOADED)
+
+    def answer(description: str, schema: str) -> dict[str, Any]:
+        ref = {"$ref": f"#/components/schemas/{schema}"}
+        return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+    for route in TEXT_ROUTES:
+        op = spec["paths"][route]["post"]
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": texts_schema(limits)}},
+        }
+        op["responses"].update(
+            {
+                "400": answer("the body is not JSON", "RequestError"),
+                "413": answer("the body is larger than max_texts x max_chars", "RequestError"),
+                "422": answer("the body breaks a rule; `detail` names each", "RequestError"),
+                "503": answer("overloaded: retry later", "Overloaded"),
+            }
+        )
+    model = spec["paths"].get(MODEL_ROUTE, {})
+    if "post" in model:
+        post = model["post"]
+        post["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": NO_PARAMS_SCHEMA}},
+        }
+        post["responses"].update(
+            {
+                "400": answer("the body is not JSON", "RequestError"),
+                "413": answer("the body is too large", "RequestError"),
+                "422": answer("the body is not an empty object", "RequestError"),
+            }
+        )
+        model["get"] = {k: v for k, v in post.items() if k != "requestBody"}
+        model["get"]["operationId"] = f"{post.get('operationId', 'model')}_get"
+        model["get"]["responses"] = {"200": post["responses"]["200"]}
+    return spec
 
 
 # -- the model this process serves (read once at import: it sizes the batching decorators) ------
@@ -189,12 +326,29 @@ def _describe_model(
 MODEL_REF = bentoml.models.BentoModel(_model_tag())
 MODEL_INFO, LIMITS, EXPECTED_LABELS = _describe_model(MODEL_REF)
 WORKERS = max(1, int(os.environ.get("MULTITASK_WORKERS", "1")))
-# A request may hold max_texts texts; the batcher splits anything above max_batch_size anyway.
-BATCH: dict[str, Any] = {
-    "batchable": True,
-    "max_batch_size": LIMITS.max_batch_size,
-    "max_latency_ms": LIMITS.max_latency_ms,
-}
+BATCH_SIZES = bentoml.metrics.Histogram(
+    name="multitask_batch_size",
+    documentation="texts per model batch (continuous batching of all text endpoints)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+SHED = bentoml.metrics.Counter(
+    name="multitask_shed_requests",
+    documentation="requests answered 503 because their wait would exceed max_latency_ms",
+)
+
+
+def _model_not_loaded(texts: list[str]) -> Any:
+    raise RuntimeError("the model is not loaded yet")
+
+
+# One batcher per worker process, shared by the four text endpoints (they all need the same
+# embeddings) and by RequestGuard, which refuses what it could not serve in time.
+BATCHER = MicroBatcher(
+    _model_not_loaded,
+    max_batch_size=LIMITS.max_batch_size,
+    max_latency_ms=LIMITS.max_latency_ms,
+    on_batch=BATCH_SIZES.observe,
+)
 
 
 def _torch_threads() -> int:
@@ -213,9 +367,19 @@ class _TooLarge(Exception):
 class RequestGuard:
     """ASGI middleware: answers /model, and rejects bad text requests before BentoML parses them."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], limits: Serve) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]],
+        limits: Serve,
+        base_spec: Callable[[], dict[str, Any]] | None = None,
+        batcher: MicroBatcher | None = None,
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.batcher = batcher  # asked whether a valid request can still be served in time
+        self._last_shed_log = 0.0
+        self.base_spec = base_spec  # BentoML's OpenAPI spec, amended once on first GET
+        self._spec: dict[str, Any] | None = None
         # JSON escapes cost at most 6 bytes a character (12 for a surrogate pair, i.e. 2 chars).
         self.max_body = limits.max_texts * (6 * limits.max_chars + 8) + 4096
 
@@ -223,24 +387,21 @@ class RequestGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path, method = scope["path"].rstrip("/") or "/", scope["method"]
-        if path == MODEL_ROUTE and method in ("GET", "POST"):
-            return await self._reply(scope, receive, send, 200, MODEL_INFO)
+        if path == MODEL_ROUTE:
+            return await self._model(scope, receive, send)
+        if path == SPEC_ROUTE and method == "GET" and self.base_spec is not None:
+            if self._spec is None:
+                self._spec = document(self.base_spec(), self.limits)
+            return await self._reply(scope, receive, send, 200, self._spec)
         if path not in TEXT_ROUTES or method != "POST":
             return await self.app(scope, receive, send)
 
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        try:
-            body = await self._read_body(receive, headers.get("content-length"))
-        except _TooLarge:
-            msg = f"the body is larger than {self.max_body} bytes (max_texts x max_chars)"
-            payload = {"error": msg, "detail": [{"rule": "max_body", "loc": "body", "msg": msg}]}
-            return await self._reject(scope, receive, send, 413, payload)
-        if body is None:  # the client went away
+        checked = await self._checked_body(scope, receive, send, check_request)
+        if checked is None:  # rejected, or the client went away
             return None
-        try:
-            check_request(body, self.limits)
-        except ValidationError as err:
-            return await self._reject(scope, receive, send, *explain(err))
+        body, texts = checked
+        if self.batcher is not None and self.batcher.would_overload(len(texts)):
+            return await self._shed(scope, receive, send)
 
         replayed = False
 
@@ -256,6 +417,52 @@ class RequestGuard:
         raw = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
         scope = dict(scope, headers=[*raw, (b"content-type", b"application/json")])
         await self.app(scope, replay, send)
+
+    async def _model(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """GET or POST /model (BentoML would answer POST alone, with its own error shapes)."""
+        method = scope["method"]
+        if method not in ("GET", "HEAD", "POST"):
+            payload = {"error": f"{method} /model: use GET or POST"}
+            return await self._reply(scope, receive, send, 405, payload, {"allow": "GET, POST"})
+        if method == "POST":
+            no_params = lambda body, _: check_no_params(body)  # noqa: E731
+            if await self._checked_body(scope, receive, send, no_params) is None:
+                return None
+        await self._reply(scope, receive, send, 200, MODEL_INFO)
+
+    async def _checked_body(
+        self, scope: Scope, receive: Receive, send: Send, check: Callable[[bytes, Serve], Any]
+    ) -> tuple[bytes, Any] | None:
+        """(body, what `check` returned) if it accepts the body; else answer and return None."""
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            body = await self._read_body(receive, headers.get("content-length"))
+        except _TooLarge:
+            msg = f"the body is larger than {self.max_body} bytes (max_texts x max_chars)"
+            payload = {"error": msg, "detail": [{"rule": "max_body", "loc": "body", "msg": msg}]}
+            await self._reject(scope, receive, send, 413, payload)
+            return None
+        if body is None:  # the client went away
+            return None
+        try:
+            checked = check(body, self.limits)
+        except ValidationError as err:
+            await self._reject(scope, receive, send, *explain(err))
+            return None
+        return body, checked
+
+    async def _shed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """503 with Retry-After: the queue already holds more than max_latency_ms of work."""
+        SHED.inc()
+        now = time.monotonic()
+        if now - self._last_shed_log > 5:  # one line per 5 s, not one per refused request
+            self._last_shed_log = now
+            log.warning("overloaded: refusing requests (%d so far)", self.batcher.stats.shed)
+        msg = (
+            f"overloaded: more than max_latency_ms={self.limits.max_latency_ms} ms of work "
+            "is queued; retry later"
+        )
+        await self._reply(scope, receive, send, 503, {"error": msg}, {"retry-after": "1"})
 
     async def _read_body(self, receive: Receive, length: str | None) -> bytes | None:
         """The whole body (None if the client went away); _TooLarge past max_body bytes."""
@@ -276,16 +483,27 @@ class RequestGuard:
     async def _reject(
         self, scope: Scope, receive: Receive, send: Send, status: int, payload: dict[str, Any]
     ) -> None:
-        log.warning(
-            "rejected %s %s (%d): %s", scope["method"], scope["path"], status, payload["error"]
+        # Rule names and item indexes only: messages can quote the client's own keys and texts,
+        # and request content never goes to the log.
+        rules = ", ".join(
+            d["rule"] + (f" at texts[{d['index']}]" if d.get("index") is not None else "")
+            for d in payload["detail"]
         )
+        log.warning("rejected %s %s (%d): %s", scope["method"], scope["path"], status, rules)
         await self._reply(scope, receive, send, status, payload)
 
     @staticmethod
-    async def _reply(scope: Scope, receive: Receive, send: Send, status: int, payload: Any) -> None:
+    async def _reply(
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         from starlette.responses import JSONResponse
 
-        await JSONResponse(payload, status_code=status)(scope, receive, send)
+        await JSONResponse(payload, status_code=status, headers=headers)(scope, receive, send)
 
 
 # -- response shapes (for the OpenAPI spec) ---------------------------------------------------
@@ -303,11 +521,11 @@ class Prediction(BaseModel):
 @bentoml.service(
     name="multitask",
     workers=WORKERS,
-    traffic={"timeout": 60},
+    traffic={"timeout": LIMITS.timeout_s},  # see Serve.timeout_s
     metrics={"enabled": True},
 )
 class MultiTaskService:
-    """Loads the packaged model once per worker; every text endpoint is adaptively batched."""
+    """Loads the packaged model once per worker; the text endpoints share one continuous batcher."""
 
     bento_model = MODEL_REF
 
@@ -322,6 +540,8 @@ class MultiTaskService:
         # for (ModelLoadError, naming the file, otherwise).
         self.model = MultiTaskSentenceTransformer.load(path, EXPECTED_LABELS or None).eval()
         self.model.predict(["warm up"])  # first request should not pay for lazy initialisation
+        self.batcher = BATCHER
+        self.batcher.fn = self.model.encode
         log.info(
             "serving %s (registered %s v%s, scenario %s) with %d torch threads",
             MODEL_INFO.get("bentoml_model"),
@@ -331,30 +551,34 @@ class MultiTaskService:
             torch.get_num_threads(),
         )
 
-    def _results(self, texts: list[str]) -> list[dict[str, Any]]:
+    async def _embed(self, texts: list[str]) -> Any:
+        return await self.batcher.submit(texts)
+
+    async def _results(self, texts: list[str]) -> list[dict[str, Any]]:
         from multitask.model import probs_to_results
 
-        return probs_to_results(self.model.predict_proba(texts), self.model.labels)
+        probs = self.model.head_probs(await self._embed(texts))  # heads: microseconds
+        return probs_to_results(probs, self.model.labels)
 
-    @bentoml.api(route="/predict", **BATCH)
-    def predict(self, texts: list[str]) -> list[Prediction]:
+    @bentoml.api(route="/predict")
+    async def predict(self, texts: list[str]) -> list[Prediction]:
         """Topic and sentiment, labels with probabilities, one result per text."""
-        return self._results(texts)  # type: ignore[return-value]
+        return await self._results(texts)  # type: ignore[return-value]
 
-    @bentoml.api(route="/classify", **BATCH)
-    def classify(self, texts: list[str]) -> list[TaskResult]:
+    @bentoml.api(route="/classify")
+    async def classify(self, texts: list[str]) -> list[TaskResult]:
         """Task A: the topic of every text."""
-        return [r["topic"] for r in self._results(texts)]  # type: ignore[misc]
+        return [r["topic"] for r in await self._results(texts)]  # type: ignore[misc]
 
-    @bentoml.api(route="/sentiment", **BATCH)
-    def sentiment(self, texts: list[str]) -> list[TaskResult]:
+    @bentoml.api(route="/sentiment")
+    async def sentiment(self, texts: list[str]) -> list[TaskResult]:
         """Task B: the sentiment of every text."""
-        return [r["sentiment"] for r in self._results(texts)]  # type: ignore[misc]
+        return [r["sentiment"] for r in await self._results(texts)]  # type: ignore[misc]
 
-    @bentoml.api(route="/embed", **BATCH)
-    def embed(self, texts: list[str]) -> list[list[float]]:
+    @bentoml.api(route="/embed")
+    async def embed(self, texts: list[str]) -> list[list[float]]:
         """Sentence embeddings (masked mean pooling), one row of `dim` floats per text."""
-        return self.model.encode(texts).tolist()
+        return (await self._embed(texts)).tolist()
 
     @bentoml.api(route=MODEL_ROUTE)
     def model_info(self) -> dict[str, Any]:
@@ -362,4 +586,9 @@ class MultiTaskService:
         return MODEL_INFO  # RequestGuard answers GET and POST /model with this same dict
 
 
-MultiTaskService.add_asgi_middleware(RequestGuard, limits=LIMITS)
+MultiTaskService.add_asgi_middleware(
+    RequestGuard,
+    limits=LIMITS,
+    base_spec=lambda: MultiTaskService.openapi_spec.asdict(),
+    batcher=BATCHER,
+)
