@@ -8,8 +8,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
-from multitask.model import ModelLoadError, MultiTaskSentenceTransformer, mean_pool
+from multitask.model import ModelLoadError, MultiTaskSentenceTransformer, mean_pool, sorted_batches
 
 TEXTS = [
     "Shares of the chipmaker jumped after strong earnings.",
@@ -138,3 +140,28 @@ def test_default_backbone_matches_sentence_transformers(labels):
     ref /= np.linalg.norm(ref, axis=1, keepdims=True)
     np.testing.assert_allclose(a, ref, atol=1e-4)
     assert ours.dim == 384
+
+
+@given(
+    lengths=st.lists(st.integers(1, 128), max_size=300),
+    batch_size=st.integers(1, 64),
+    max_waste=st.floats(0.0, 0.9),
+)
+def test_sorted_batches_cover_every_text_once_and_bound_padding(lengths, batch_size, max_waste):
+    min_tokens = 64
+    batches = sorted_batches(lengths, batch_size, max_waste, min_tokens)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(flat)
+    for b in batches:
+        assert 1 <= len(b) <= batch_size
+        real, slots = sum(lengths[i] for i in b), len(b) * max(lengths[i] for i in b)
+        before_last = sum(lengths[i] for i in b[:-1])
+        assert real >= (1 - max_waste) * slots or before_last < min_tokens
+
+
+def test_padding_aware_batches_give_the_same_embeddings(tiny_model):
+    texts = ["short", "a bit longer text here", "word " * 40, "x", "medium sized text " * 3] * 9
+    together = tiny_model.encode(texts, batch_size=64)
+    alone = np.concatenate([tiny_model.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)

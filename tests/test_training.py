@@ -123,3 +123,22 @@ def test_warmup_then_linear_decay():
     f = warmup_linear(100, 0.1)
     assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
     assert f(55) == pytest.approx(0.5) and f(100) == 0.0
+
+
+@pytest.mark.parametrize("best_at", [0, 2])
+@pytest.mark.parametrize("scenario", ["gradual_unfreeze", "frozen_backbone", "full_finetune"])
+def test_the_best_epochs_weights_are_restored(tiny_model, tables, params, cfg, scenario, best_at):
+    """After fit, every parameter equals its value at the end of the best epoch, including those
+    unfrozen only after it (the snapshot holds only what has been trainable)."""
+    cfg = cfg.model_copy(update={"epochs": 3})
+    states = []
+
+    def on_epoch(epoch, row):
+        states.append(_snapshot(tiny_model))
+        row[cfg.select_metric] = -abs(epoch - best_at)  # make `best_at` the best epoch
+
+    result = fit(tiny_model, *tables, cfg, params.train.scenario(scenario), on_epoch=on_epoch)
+    assert result.best_epoch == best_at
+    assert _changed(states[best_at], tiny_model) == set()
+    if scenario != "frozen_backbone" and best_at == 0:
+        assert _changed(states[2], tiny_model), "later epochs trained something else"

@@ -72,6 +72,30 @@ def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, 
     return input_ids, mask
 
 
+def sorted_batches(
+    lengths: Sequence[int], batch_size: int, max_waste: float = 0.25, min_tokens: int = 256
+) -> list[list[int]]:
+    """Indices grouped for inference: sorted by length, at most `batch_size` per batch, and a
+    batch is closed early where padding it to its longest text would leave more than `max_waste`
+    of its token slots empty (once it holds `min_tokens` real tokens: tiny batches would cost
+    more in per-call overhead than their padding). One long text no longer pads a whole batch.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    real = 0
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        n = lengths[i]  # ascending: the longest of the batch if added
+        wasteful = real >= min_tokens and real + n < (1 - max_waste) * n * (len(current) + 1)
+        if current and (len(current) >= batch_size or wasteful):
+            batches.append(current)
+            current, real = [], 0
+        current.append(i)
+        real += n
+    if current:
+        batches.append(current)
+    return batches
+
+
 def probs_to_results(
     probs: Mapping[str, np.ndarray], labels: Mapping[str, Sequence[str]]
 ) -> list[dict[str, dict[str, Any]]]:
@@ -162,12 +186,10 @@ class MultiTaskSentenceTransformer(nn.Module):
         """Embeddings for pre-tokenised texts, batched by similar length to cut padding."""
         was_training = self.training
         self.eval()
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = torch.empty((len(ids), self.dim))  # results always come back on the CPU
         device = self.device
         pad_id = self.tokenizer.pad_token_id or 0
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in sorted_batches([len(x) for x in ids], batch_size):
             input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
             out[idx] = self.embed(input_ids.to(device), mask.to(device)).float().cpu()
         self.train(was_training)

@@ -160,11 +160,20 @@ def fit(
     cache: dict[str, torch.Tensor] = {}  # embeddings valid while the encoder is unchanged
     history: list[dict[str, float]] = []
     best: tuple[float, int, dict[str, Any], dict[str, float]] | None = None
+    # The best epoch's snapshot holds only parameters that have been trainable so far (the rest
+    # still have their initial values); one unfrozen after the best epoch is added, unchanged,
+    # just before it first trains, so restoring the snapshot restores the whole model.
+    touched: set[str] = set()
     param_counts: dict[str, int] = {}
 
     for epoch in range(epochs):
         t0 = time.perf_counter()
         trainable = apply_phase(model, groups, phases[epoch])
+        for name, param in model.named_parameters():
+            if param.requires_grad and name not in touched:
+                touched.add(name)
+                if best is not None:
+                    best[2][name] = param.detach().clone()
         counts = count_parameters(model)
         # Report the most the scenario ever trains (gradual unfreezing grows over epochs).
         if counts["params_trainable"] >= param_counts.get("params_trainable", -1):
@@ -234,11 +243,14 @@ def fit(
             on_epoch(epoch, row)
         score = row[cfg.select_metric]
         if best is None or score > best[0]:
-            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best = (score, epoch, state, row)
+            params = dict(model.named_parameters())
+            best = (score, epoch, {n: params[n].detach().clone() for n in touched}, row)
 
     assert best is not None
-    model.load_state_dict(best[2])
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name in best[2]:
+                param.copy_(best[2][name])
     for p in model.parameters():
         p.requires_grad_(False)
     model.eval()
