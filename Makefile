@@ -32,9 +32,10 @@ pipeline: setup  ## the full pipeline: dvc repro (generate ... package)
 pipeline-tiny: setup  ## the same pipeline on a tiny random backbone, in a temp copy; bento -> dist/
 	$(BIN)/python scripts/tiny_pipeline.py --bento-out dist/multitask.bento
 
-lint: setup
+lint: setup  ## ruff, and bandit (security; skips and inline exceptions justified in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r src pipeline scripts benchmarks
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -38,9 +38,10 @@ from typing import Any
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 HOST = "127.0.0.1"
 DB = "mlflow"
+MOTO_KEY = "testing"  # moto's fixed local-test credential, for an S3 stand-in on loopback only
 S3_KEYS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ACCESS_KEY_ID": MOTO_KEY,
+    "AWS_SECRET_ACCESS_KEY": MOTO_KEY,
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
@@ -87,7 +88,8 @@ def _wait(check, what: str, timeout: float, proc: subprocess.Popen | None = None
 
 
 def _http_ok(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=2) as resp:
+    # Only ever http://127.0.0.1:<port> URLs we built ourselves.
+    with urllib.request.urlopen(url, timeout=2) as resp:  # nosec B310
         return resp.status == 200
 
 

@@ -75,7 +75,8 @@ def ui(args: argparse.Namespace) -> int:
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     cmd += ["--host", "127.0.0.1", "--port", str(args.port), "--workers", "1"]
-    os.execvpe(cmd[0], cmd, env)
+    # Our own interpreter running mlflow, argument list, no shell.
+    os.execvpe(cmd[0], cmd, env)  # nosec B606
     return 0  # pragma: no cover - exec does not return
 
 

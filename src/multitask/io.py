@@ -52,7 +52,8 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
-        os.chmod(tmp, 0o755)
+        # A folder: mkdtemp's 0o700 would hide the outputs from everyone but us.
+        os.chmod(tmp, 0o755)  # nosec B103
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)
