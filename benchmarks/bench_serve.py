@@ -21,6 +21,7 @@ does), then served on a free 127.0.0.1 port in its own process group, stopped at
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +54,22 @@ def bodies_of(texts: list[str]) -> list[bytes]:
     return [json.dumps({"texts": [t]}).encode() for t in texts]
 
 
+def cpu_seconds(server: LocalServer) -> tuple[float, float]:
+    """(this process, the server's process tree) CPU seconds (user + system) so far."""
+    import psutil
+
+    me = psutil.Process().cpu_times()
+    root = psutil.Process(server.proc.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system
+    return me.user + me.system, total
+
+
 def _failed(res: LoadResult) -> str:
     if not res.errors:
         return "none failed"
@@ -71,6 +88,7 @@ def throughput_rows(
     latencies: dict[int, list[float]] = {c: [] for c in levels}
     batches: dict[int, list[float]] = {c: [0.0, 0.0] for c in levels}
     results: dict[int, list[LoadResult]] = {c: [] for c in levels}
+    cpu: dict[int, list[float]] = {c: [0.0, 0.0, 0.0] for c in levels}  # client, server, wall
     order = [0, *levels]  # 0 = in-process
     for r in range(repeats):
         for c in order if r % 2 == 0 else reversed(order):
@@ -79,9 +97,12 @@ def throughput_rows(
                 model.predict(texts, batch_size=64)  # type: ignore[attr-defined]
                 inproc.append(len(texts) / (time.perf_counter() - t))
                 continue
-            before = server.batch_stats()
+            before, cpu0 = server.batch_stats(), cpu_seconds(server)
             res = run_load(url, bodies, c, expect_items=1)
-            after = server.batch_stats()
+            after, cpu1 = server.batch_stats(), cpu_seconds(server)
+            cpu[c][0] += cpu1[0] - cpu0[0]
+            cpu[c][1] += cpu1[1] - cpu0[1]
+            cpu[c][2] += res.seconds
             served[c].append(res.ok / res.seconds)  # goodput: answered texts only
             latencies[c] += res.latencies
             results[c].append(res)
@@ -112,8 +133,10 @@ def throughput_rows(
                     f"c={c}: {repeats} x {len(texts)} single-text requests, {_failed(merged)}; "
                     f"latency p50/p95/p99 {p50:.0f}/{p95:.0f}/{p99:.0f} ms; mean batch "
                     f"{mean_batch:.1f} texts (continuous batching; max_latency_ms "
-                    f"{max_latency_ms}). Baseline = in-process predict(batch_size=64) on the "
-                    "same texts, interleaved."
+                    f"{max_latency_ms}). CPU: the load client used {cpu[c][0]:.1f} s and the "
+                    f"server {cpu[c][1]:.1f} s in {cpu[c][2]:.1f} s of wall time on "
+                    f"{os.cpu_count()} cores. Baseline = in-process predict(batch_size=64) on "
+                    "the same texts, interleaved."
                 ),
                 extra={
                     "ours_all": served[c],

@@ -6,11 +6,12 @@ thread (the event loop stays free for health checks and new requests) and hands 
 own rows. So the batch size follows the load: a lone request runs at once, alone; under load,
 whatever arrived while the model was busy runs together, and the model sorts it by length.
 
-Shedding: `would_overload` says whether a new request's estimated wait (texts ahead of it plus
-its own, times the measured seconds per text) exceeds `max_latency_ms`; the service's request
-guard then answers 503 at once, so a burst never builds a queue the server cannot serve in time.
-Nothing about a burst is remembered afterwards: when the load drops, the next request runs
-immediately.
+Shedding: while the oldest request still queued has waited longer than `max_latency_ms`, the
+queue is not draining as fast as requests arrive, and `overloaded()` says so; the service's
+request guard then answers new requests 503 at once, until the queue is fresh again. It uses no
+learned estimate: a cost model fitted on batch times was fooled by the CPU the 503s themselves
+took and kept refusing a load it could serve. Nothing about a burst outlives its queue: when the
+load drops, the next request runs immediately.
 
 Why not BentoML's own adaptive batcher (``batchable=True``): it waits for company in proportion
 to the mean queueing delay it has recently seen, so after an overload a lone request waited
@@ -20,7 +21,6 @@ to the mean queueing delay it has recently seen, so after an overload a lone req
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -34,6 +34,7 @@ import numpy as np
 class _Request:
     texts: Sequence[str]
     future: asyncio.Future[np.ndarray]
+    enqueued: float  # time.monotonic()
 
 
 @dataclass
@@ -43,7 +44,7 @@ class BatchStats:
     batches: int = 0
     texts: int = 0
     requests: int = 0
-    shed: int = 0  # requests refused by would_overload
+    shed: int = 0  # requests refused while overloaded()
     sizes: list[int] = field(default_factory=list)  # the last 1000 batch sizes
 
     def record(self, n_texts: int, n_requests: int) -> None:
@@ -54,50 +55,32 @@ class BatchStats:
 
 
 class MicroBatcher:
-    """Runs ``fn(texts) -> array with one row per text`` on batches of queued requests.
-
-    The batch cost model (`overhead_s` + `seconds_per_text` x texts) starts from
-    `initial_seconds_per_text` and is refitted on the last 64 batches after every batch.
-    """
+    """Runs ``fn(texts) -> array with one row per text`` on batches of queued requests."""
 
     def __init__(
         self,
         fn: Callable[[list[str]], np.ndarray],
         max_batch_size: int,
         max_latency_ms: float,
-        initial_seconds_per_text: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.fn = fn
         self.max_batch_size = max_batch_size
         self.max_latency_s = max_latency_ms / 1000
-        self.seconds_per_text = initial_seconds_per_text
-        self.overhead_s = 0.0
-        self._history: deque[tuple[int, float]] = deque(maxlen=64)  # (texts, seconds) per batch
         self.on_batch = on_batch  # e.g. a Prometheus histogram's observe
         self.stats = BatchStats()
         self._queue: deque[_Request] = deque()
-        self._queued_texts = 0
-        self._running_texts = 0
         self._wake: asyncio.Event | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
 
-    def batch_seconds(self, n_texts: int) -> float:
-        """Predicted time of a batch of `n_texts` texts: a fixed cost plus a per-text one."""
-        return self.overhead_s + self.seconds_per_text * n_texts if n_texts else 0.0
+    def queue_delay_s(self) -> float:
+        """How long the oldest request still queued has waited (0 with an empty queue)."""
+        return time.monotonic() - self._queue[0].enqueued if self._queue else 0.0
 
-    def estimated_wait_s(self, n_texts: int) -> float:
-        """How long a new request of `n_texts` texts would take: the running batch, the queue
-        ahead of it and itself, in batches of at most max_batch_size texts."""
-        ahead = self._queued_texts + n_texts
-        batches = math.ceil(ahead / self.max_batch_size)
-        running = self.batch_seconds(self._running_texts)
-        return running + batches * self.overhead_s + ahead * self.seconds_per_text
-
-    def would_overload(self, n_texts: int) -> bool:
-        """True (and counted as shed) if a request of `n_texts` would wait over max_latency_ms."""
-        if self.estimated_wait_s(n_texts) <= self.max_latency_s:
+    def overloaded(self) -> bool:
+        """True (and counted as shed) while the queue delay exceeds max_latency_ms."""
+        if self.queue_delay_s() <= self.max_latency_s:
             return False
         self.stats.shed += 1
         return True
@@ -108,9 +91,8 @@ class MicroBatcher:
         if self._consumer is None or self._consumer.done():
             self._wake = asyncio.Event()
             self._consumer = loop.create_task(self._consume(), name="multitask-batcher")
-        request = _Request(texts, loop.create_future())
+        request = _Request(texts, loop.create_future(), time.monotonic())
         self._queue.append(request)
-        self._queued_texts += len(texts)
         assert self._wake is not None
         self._wake.set()
         return await request.future
@@ -124,7 +106,6 @@ class MicroBatcher:
             if batch and size + len(nxt.texts) > self.max_batch_size:
                 break
             self._queue.popleft()
-            self._queued_texts -= len(nxt.texts)
             if nxt.future.done():  # the client went away (cancelled)
                 continue
             batch.append(nxt)
@@ -143,8 +124,6 @@ class MicroBatcher:
             if not batch:
                 continue
             texts = [t for r in batch for t in r.texts]
-            self._running_texts = len(texts)
-            start = time.perf_counter()
             try:
                 rows = await loop.run_in_executor(self._executor, self.fn, texts)
             except Exception as err:  # every request of the batch gets the error, not a hang
@@ -152,9 +131,6 @@ class MicroBatcher:
                     if not r.future.done():
                         r.future.set_exception(err)
                 continue
-            finally:
-                self._running_texts = 0
-            self._learn(time.perf_counter() - start, len(texts))
             self.stats.record(len(texts), len(batch))
             if self.on_batch is not None:
                 self.on_batch(len(texts))
@@ -163,16 +139,3 @@ class MicroBatcher:
                 if not r.future.done():
                     r.future.set_result(rows[offset : offset + len(r.texts)])
                 offset += len(r.texts)
-
-    def _learn(self, seconds: float, n_texts: int) -> None:
-        """Refit batch time = overhead + per_text x n on the last batches (least squares)."""
-        self._history.append((n_texts, seconds))
-        ns = np.array([n for n, _ in self._history], dtype=float)
-        ts = np.array([t for _, t in self._history])
-        if len(set(ns)) >= 2:
-            slope, intercept = np.polyfit(ns, ts, 1)
-            if slope > 0 and intercept >= 0:
-                self.seconds_per_text, self.overhead_s = float(slope), float(intercept)
-                return
-        # one batch size seen so far (or a fit that makes no sense): all cost is per text
-        self.seconds_per_text, self.overhead_s = float(ts.sum() / ns.sum()), 0.0

@@ -209,7 +209,7 @@ class Serve(_Strict):
     """The service's limits (stored with the BentoML model by the package stage)."""
 
     max_batch_size: PositiveInt = 64  # texts per model batch
-    max_latency_ms: PositiveInt = 1000  # refuse (503) a request that would wait longer
+    max_latency_ms: PositiveInt = 1000  # refuse (503) new requests while queued ones wait longer
     max_texts: PositiveInt = 64  # per request
     max_chars: PositiveInt = 2000  # per text
     # Request timeout. BentoML holds each request's context until it has passed, so memory

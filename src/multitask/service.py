@@ -12,10 +12,11 @@ the request limits, the 400/413/422 error bodies, and the 503 of load shedding.
 
 Batching: the four text endpoints share one `multitask.batching.MicroBatcher` per worker: what
 arrives while the model is busy runs together as the next batch (up to ``max_batch_size`` texts),
-a lone request runs at once. RequestGuard refuses (503, Retry-After: 1) a valid request whose
-estimated wait exceeds ``max_latency_ms``. /metrics adds ``multitask_batch_size`` (texts per
-batch) and ``multitask_shed_requests``. BentoML's own batcher (``batchable=True``) is not used:
-after an overload it kept lone requests waiting ~100 x longer for minutes (see batching.py).
+a lone request runs at once. While the oldest queued request has waited longer than
+``max_latency_ms``, RequestGuard refuses new ones (503, Retry-After: 1) until the queue drains.
+/metrics adds ``multitask_batch_size`` (texts per batch) and ``multitask_shed_requests``.
+BentoML's own batcher (``batchable=True``) is not used: after an overload it kept lone requests
+waiting ~100 x longer for minutes (see batching.py).
 
 Which model: exactly the BentoML model whose tag the bento was built with
 (``bentoml build --arg model_tag=<name:version>``, read back by ``bentoml.use_arguments()``), so an
@@ -333,7 +334,7 @@ BATCH_SIZES = bentoml.metrics.Histogram(
 )
 SHED = bentoml.metrics.Counter(
     name="multitask_shed_requests",
-    documentation="requests answered 503 because their wait would exceed max_latency_ms",
+    documentation="requests answered 503 while queued ones had waited over max_latency_ms",
 )
 
 
@@ -399,8 +400,8 @@ class RequestGuard:
         checked = await self._checked_body(scope, receive, send, check_request)
         if checked is None:  # rejected, or the client went away
             return None
-        body, texts = checked
-        if self.batcher is not None and self.batcher.would_overload(len(texts)):
+        body, _ = checked
+        if self.batcher is not None and self.batcher.overloaded():
             return await self._shed(scope, receive, send)
 
         replayed = False
@@ -452,15 +453,15 @@ class RequestGuard:
         return body, checked
 
     async def _shed(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """503 with Retry-After: the queue already holds more than max_latency_ms of work."""
+        """503 with Retry-After: queued requests have already waited over max_latency_ms."""
         SHED.inc()
         now = time.monotonic()
         if now - self._last_shed_log > 5:  # one line per 5 s, not one per refused request
             self._last_shed_log = now
             log.warning("overloaded: refusing requests (%d so far)", self.batcher.stats.shed)
         msg = (
-            f"overloaded: more than max_latency_ms={self.limits.max_latency_ms} ms of work "
-            "is queued; retry later"
+            f"overloaded: queued requests have waited over max_latency_ms="
+            f"{self.limits.max_latency_ms}; retry later"
         )
         await self._reply(scope, receive, send, 503, {"error": msg}, {"retry-after": "1"})
 
