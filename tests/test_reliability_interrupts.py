@@ -31,7 +31,7 @@ import tiny_pipeline
 pytestmark = pytest.mark.integration
 
 SCENARIO = "full_finetune"
-EPOCHS = 5
+EPOCHS = 20  # a tiny epoch takes ~0.1 s: enough of them that a signal lands mid-training
 OVERRIDES = {
     "generate": {"rows": 480},
     "train": {
@@ -151,11 +151,14 @@ def _assert_model_absent_or_whole(work: Path) -> None:
 
 
 def _start_train(work: Path, env: dict[str, str], log: Path) -> tuple[Stage, str]:
-    """Start the train stage; return once it is inside the first epoch, with its MLflow run id."""
+    """Start the train stage; return once its first epoch has ended, with its MLflow run id.
+
+    Waiting for a log line, not sleeping: training got fast enough that a fixed sleep let all
+    epochs finish, and the signal then landed while outputs were being written.
+    """
     stage = Stage([sys.executable, "pipeline/train.py", "--scenario", SCENARIO], work, env, log)
     run_id = stage.wait_for(r"MLflow run ([0-9a-f]{32})").group(1)
-    stage.wait_for(r"epoch 0 trains:")
-    time.sleep(1.0)  # into the batches of an epoch (5 epochs of 11 batches: seconds of work)
+    stage.wait_for(rf"epoch 1/{EPOCHS}:")
     return stage, run_id
 
 

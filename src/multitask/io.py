@@ -7,6 +7,7 @@ Ctrl-C never leaves a half-written output for DVC (or a user) to pick up.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -17,11 +18,22 @@ from pathlib import Path
 from typing import Any
 
 
+def _remove_stale(target: Path) -> None:
+    """Delete what a killed writer of `target` left (SIGKILL runs no cleanup): its temporaries."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+    shutil.rmtree(target.with_name(f".{target.name}.old"), ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to `target`; move it onto `target` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -49,6 +61,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a temporary directory; on success it replaces `target` (an old one is removed)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
