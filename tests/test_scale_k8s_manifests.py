@@ -87,42 +87,53 @@ CONTAINER = {
         },
     },
 }
-DEPLOYMENT = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"const": "apps/v1"},
-        "kind": {"const": "Deployment"},
-        "metadata": METADATA,
-        "spec": {
-            "type": "object",
-            "required": ["selector", "template"],
-            "properties": {
-                "replicas": {"type": "integer", "minimum": 1},
-                "selector": {
-                    "type": "object",
-                    "required": ["matchLabels"],
-                    "properties": {"matchLabels": LABELS},
-                },
-                "template": {
-                    "type": "object",
-                    "required": ["metadata", "spec"],
-                    "properties": {
-                        "metadata": {
-                            "type": "object",
-                            "required": ["labels"],
-                            "properties": {"labels": LABELS},
-                        },
-                        "spec": {
-                            "type": "object",
-                            "required": ["containers"],
-                            "properties": {
-                                "containers": {"type": "array", "minItems": 1, "items": CONTAINER},
-                                "securityContext": {"type": "object"},
-                                "volumes": {
-                                    "type": "array",
-                                    "items": {"type": "object", "required": ["name"]},
-                                },
+
+
+def _resource(api_version: str, kind: str, spec: dict) -> dict:
+    """Schema of one Kubernetes object: apiVersion, kind, metadata and the given spec."""
+    return {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": api_version},
+            "kind": {"const": kind},
+            "metadata": METADATA,
+            "spec": spec,
+        },
+    }
+
+
+DEPLOYMENT = _resource(
+    "apps/v1",
+    "Deployment",
+    {
+        "type": "object",
+        "required": ["selector", "template"],
+        "properties": {
+            "replicas": {"type": "integer", "minimum": 1},
+            "selector": {
+                "type": "object",
+                "required": ["matchLabels"],
+                "properties": {"matchLabels": LABELS},
+            },
+            "template": {
+                "type": "object",
+                "required": ["metadata", "spec"],
+                "properties": {
+                    "metadata": {
+                        "type": "object",
+                        "required": ["labels"],
+                        "properties": {"labels": LABELS},
+                    },
+                    "spec": {
+                        "type": "object",
+                        "required": ["containers"],
+                        "properties": {
+                            "containers": {"type": "array", "minItems": 1, "items": CONTAINER},
+                            "securityContext": {"type": "object"},
+                            "volumes": {
+                                "type": "array",
+                                "items": {"type": "object", "required": ["name"]},
                             },
                         },
                     },
@@ -130,33 +141,28 @@ DEPLOYMENT = {
             },
         },
     },
-}
-SERVICE = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"const": "v1"},
-        "kind": {"const": "Service"},
-        "metadata": METADATA,
-        "spec": {
-            "type": "object",
-            "required": ["selector", "ports"],
-            "properties": {
-                "type": {"enum": ["ClusterIP"]},
-                "selector": LABELS,
-                "ports": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["port", "targetPort"],
-                        "properties": {"port": PORT, "targetPort": PORT},
-                    },
+)
+SERVICE = _resource(
+    "v1",
+    "Service",
+    {
+        "type": "object",
+        "required": ["selector", "ports"],
+        "properties": {
+            "type": {"enum": ["ClusterIP"]},
+            "selector": LABELS,
+            "ports": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["port", "targetPort"],
+                    "properties": {"port": PORT, "targetPort": PORT},
                 },
             },
         },
     },
-}
+)
 
 
 def _load(name: str) -> dict:
