@@ -2,18 +2,19 @@
 
 Known failures (bad params, bad data, unreachable tracking store, missing champion) print one
 line, ``error: <what is wrong>``, and exit 1 instead of a traceback. Ctrl-C and SIGTERM exit 130
-after the code's own `finally` blocks have run, so MLflow runs end KILLED and no temp file stays.
+after the code's own `finally` blocks have run, so MLflow runs end KILLED and no temp file stays;
+neither is ever raised inside a write to the tracking store (see `multitask.signals`).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import NoReturn
 
+from multitask import signals
 from multitask.config import ConfigError
 
 log = logging.getLogger("multitask")
@@ -58,19 +59,14 @@ def stage_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _sigterm(signum: int, frame: Any) -> NoReturn:
-    # Turn SIGTERM into the same clean unwinding as Ctrl-C.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def run_main(fn: Callable[[], int | None]) -> NoReturn:
     """Run a stage's main, mapping known errors to a one-line message and exit code."""
-    signal.signal(signal.SIGTERM, _sigterm)
+    signals.install()
     try:
         code = fn() or 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        code = 130
+        code = signals.EXIT_CODE
     except _known_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         code = 1

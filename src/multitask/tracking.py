@@ -5,6 +5,9 @@ the scenario and tagged with scenario, git commit, data digest and a pipeline id
 names; the training data as a dataset input; the model as a pyfunc "from code" whose weights are
 safetensors (no pickle). The default store is sqlite in the project folder; MLFLOW_TRACKING_URI
 points everything at a team server instead.
+
+Every function here that writes to the store is `shield`ed: a Ctrl-C or SIGTERM that arrives
+during the write is raised only after it (see `multitask.signals`), never inside a commit.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from multitask.cli_support import UserFacingError
+from multitask.signals import shield, shielded
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ def tracking_uri(root: Path | None = None) -> str:
     return f"sqlite:///{(root or Path.cwd()).resolve() / 'mlflow.db'}"
 
 
+@shield  # creating a new sqlite store runs its schema migrations
 def connect(root: Path | None = None, create: bool = True) -> str:
     """Point mlflow at the store and check it answers; UserFacingError naming the URI if not.
 
@@ -80,6 +85,7 @@ def connect(root: Path | None = None, create: bool = True) -> str:
     return uri
 
 
+@shield
 def ensure_experiment(name: str, root: Path | None = None) -> str:
     """Get or create the experiment; local stores get an absolute artifact location."""
     import mlflow
@@ -124,6 +130,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+@shield
 def close_orphans(experiment_id: str, scenario: str) -> int:
     """Mark RUNNING runs of `scenario` left by a killed process as KILLED (no ghosts in the UI)."""
     from mlflow.tracking import MlflowClient
@@ -144,16 +151,18 @@ def run_scope(run_id: str | None = None, **start_kwargs: Any) -> Iterator[Any]:
     """Start (or resume) a run; end it FINISHED, FAILED on error, KILLED on Ctrl-C/SIGTERM."""
     import mlflow
 
-    run = mlflow.start_run(run_id=run_id, **start_kwargs)
     status = "FAILED"
     try:
+        with shielded():  # a stop that arrives here is raised after the run has started
+            run = mlflow.start_run(run_id=run_id, **start_kwargs)
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
-        mlflow.end_run(status=status)
+        with shielded():
+            mlflow.end_run(status=status)  # a no-op when start_run itself failed
 
 
 def start_training_run(experiment: str, scenario: str, tags: Mapping[str, str]) -> Any:
@@ -165,6 +174,7 @@ def start_training_run(experiment: str, scenario: str, tags: Mapping[str, str]) 
     return run_scope(run_name=scenario, tags=all_tags)
 
 
+@shield
 def log_training_inputs(params: Mapping[str, Any], train_df: Any, data_digest: str) -> None:
     import mlflow
 
@@ -175,6 +185,7 @@ def log_training_inputs(params: Mapping[str, Any], train_df: Any, data_digest: s
     mlflow.log_input(dataset, context="training")
 
 
+@shield
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     import math
 
@@ -184,6 +195,7 @@ def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     mlflow.log_metrics(clean, step=step)
 
 
+@shield
 def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
     import mlflow
 
@@ -192,6 +204,7 @@ def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
             mlflow.log_artifact(str(p), artifact_path=artifact_path)
 
 
+@shield
 def log_pyfunc_model(model: Any, model_dir: Path, input_texts: list[str]) -> str:
     """Log the saved folder of `model` as a pyfunc (code + safetensors); return the model URI."""
     import mlflow
@@ -285,6 +298,7 @@ def download_champion(name: str, alias: str, dst: Path) -> tuple[Path, dict[str,
     return download_registered(name, alias, dst)
 
 
+@shield
 def register_champion(
     name: str, run_id: str, model_uri: str, tags: Mapping[str, str], description: str
 ) -> tuple[int, bool]:
