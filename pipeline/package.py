@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from multitask import bento_store
-from multitask.cli_support import UserFacingError, run_main, setup_logging, stage_parser
+from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
+from multitask.errors import PackagingError
 from multitask.io import atomic_write_json, file_digest
 from multitask.model import MultiTaskSentenceTransformer
 
@@ -35,15 +36,15 @@ BENTO_JSON = "bento.json"
 
 
 def read_champion(path: Path) -> dict[str, Any]:
-    """champion.json as a dict; UserFacingError if it is missing or has no name."""
+    """champion.json as a dict; PackagingError if it is missing or has no name."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserFacingError(f"{path} not found: run the register stage first") from None
+        raise PackagingError(f"{path} not found: run the register stage first") from None
     except ValueError as err:
-        raise UserFacingError(f"{path} is not valid JSON: {err}") from None
+        raise PackagingError(f"{path} is not valid JSON: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
-        raise UserFacingError(f"{path} has no registered model 'name'")
+        raise PackagingError(f"{path} has no registered model 'name'")
     return data
 
 
@@ -88,14 +89,11 @@ def main() -> None:
             "label_sets": model.labels,
             "serve": params.serve.model_dump(),
         }
-        try:
-            model_tag = bento_store.store_model(model_dir, bento_store.MODEL_NAME, labels, metadata)
-            log.info("stored %s in %s", model_tag, home)
-            bento_tag = bento_store.build_bento(model_tag, PROJECT_ROOT)
-            log.info("built bento %s", bento_tag)
-            bento_file = bento_store.export_bento(bento_tag, dist / BENTO_FILE)
-        except bento_store.BentoStoreError as err:
-            raise UserFacingError(str(err)) from err
+        model_tag = bento_store.store_model(model_dir, bento_store.MODEL_NAME, labels, metadata)
+        log.info("stored %s in %s", model_tag, home)
+        bento_tag = bento_store.build_bento(model_tag, PROJECT_ROOT)
+        log.info("built bento %s", bento_tag)
+        bento_file = bento_store.export_bento(bento_tag, dist / BENTO_FILE)
     record = {
         "bento_tag": bento_tag,
         "model_tag": model_tag,

@@ -7,7 +7,8 @@ import copy
 import pytest
 import yaml
 
-from multitask.config import ConfigError, load_params, parse_params
+from multitask.config import load_params, parse_params
+from multitask.errors import ConfigError
 from tests.conftest import ROOT
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())

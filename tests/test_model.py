@@ -11,7 +11,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from multitask.model import ModelLoadError, MultiTaskSentenceTransformer, mean_pool, sorted_batches
+from multitask.errors import ModelLoadError
+from multitask.model import MultiTaskSentenceTransformer, mean_pool, sorted_batches
 
 TEXTS = [
     "Shares of the chipmaker jumped after strong earnings.",

@@ -23,7 +23,8 @@ import pytest
 
 from multitask.config import load_params
 from multitask.data import COLUMNS, SPLITS, write_table
-from multitask.model import ModelLoadError, MultiTaskSentenceTransformer
+from multitask.errors import ModelLoadError
+from multitask.model import MultiTaskSentenceTransformer
 from tests.conftest import ROOT
 
 # "Fails fast": about 30 s on top of the interpreter's own start-up (imports alone take 5-40 s

@@ -24,8 +24,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from multitask.config import ConfigError, Labels, Params, Validate, parse_params
-from multitask.data import COLUMNS, SPLITS, DataError, read_table
+from multitask.config import Labels, Params, Validate, parse_params
+from multitask.data import COLUMNS, SPLITS, read_table
+from multitask.errors import ConfigError, DataError
 from multitask.validation import DataValidationError, validate_frame
 from tests.conftest import ROOT
 

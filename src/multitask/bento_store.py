@@ -28,13 +28,11 @@ from typing import Any
 
 import yaml
 
+from multitask.errors import PackagingError
+
 DEFAULT_HOME_DIR = ".bentoml"
 MODEL_NAME = "multitask-model"  # the BentoML model name the service looks for by default
 TAG_PREFIX = "__tag__:"
-
-
-class BentoStoreError(RuntimeError):
-    """A BentoML step failed; the message names the step and BentoML's own last lines."""
 
 
 def bentoml_home(home: str | Path | None = None) -> Path:
@@ -64,14 +62,14 @@ def _env(home: Path, src: Path | None = None) -> dict[str, str]:
 def _run_bentoml(
     args: Sequence[str], home: Path, cwd: Path | None = None, src: Path | None = None
 ) -> str:
-    """Run ``bentoml <args>`` with this interpreter; return stdout or raise BentoStoreError."""
+    """Run ``bentoml <args>`` with this interpreter; return stdout or raise PackagingError."""
     cmd = [sys.executable, "-m", "bentoml", *args]
     proc = subprocess.run(
         cmd, cwd=cwd, env=_env(home, src), capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise BentoStoreError(
+        raise PackagingError(
             f"`bentoml {' '.join(args)}` failed (exit {proc.returncode}, "
             f"BENTOML_HOME={home}):\n{tail}"
         )
@@ -91,7 +89,7 @@ def store_model(
     """
     model_dir = Path(model_dir)
     if not (model_dir / "multitask.json").is_file():
-        raise BentoStoreError(f"not a model folder: {model_dir / 'multitask.json'} is missing")
+        raise PackagingError(f"not a model folder: {model_dir / 'multitask.json'} is missing")
     home = bentoml_home()
     import bentoml
 
@@ -101,7 +99,7 @@ def store_model(
         tag = str(bm.tag)
     stored = Path(bentoml.models.get(tag).path).resolve()  # bm.path was a temporary folder
     if not stored.is_relative_to(home):
-        raise BentoStoreError(
+        raise PackagingError(
             f"BentoML in this process already uses another store ({stored.parent.parent}); "
             f"set BENTOML_HOME={home} before anything imports bentoml"
         )
@@ -122,7 +120,7 @@ def build_bento(
     for line in reversed(out.splitlines()):
         if line.strip().startswith(TAG_PREFIX):
             return line.strip()[len(TAG_PREFIX) :]
-    raise BentoStoreError(f"`bentoml build` printed no {TAG_PREFIX} line:\n{out[-2000:]}")
+    raise PackagingError(f"`bentoml build` printed no {TAG_PREFIX} line:\n{out[-2000:]}")
 
 
 def export_bento(tag: str, dest: str | Path, home: str | Path | None = None) -> Path:
@@ -134,7 +132,7 @@ def export_bento(tag: str, dest: str | Path, home: str | Path | None = None) -> 
     try:
         _run_bentoml(["export", tag, str(tmp)], bentoml_home(home))
         if not tmp.is_file():
-            raise BentoStoreError(f"`bentoml export {tag}` wrote no file at {tmp}")
+            raise PackagingError(f"`bentoml export {tag}` wrote no file at {tmp}")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -150,13 +148,13 @@ def bento_tag_of(path: str | Path) -> str:
                 (m for m in tar.getmembers() if m.name.lstrip("./") == "bento.yaml"), None
             )
             if member is None:
-                raise BentoStoreError(f"{path} holds no bento.yaml: not an exported bento")
+                raise PackagingError(f"{path} holds no bento.yaml: not an exported bento")
             handle = tar.extractfile(member)
             info = yaml.safe_load(handle.read()) if handle else None
     except (OSError, tarfile.TarError) as err:
-        raise BentoStoreError(f"cannot read {path}: {err}") from None
+        raise PackagingError(f"cannot read {path}: {err}") from None
     if not isinstance(info, dict) or "name" not in info or "version" not in info:
-        raise BentoStoreError(f"{path}: bento.yaml has no name and version")
+        raise PackagingError(f"{path}: bento.yaml has no name and version")
     return f"{info['name']}:{info['version']}"
 
 
@@ -167,7 +165,7 @@ def import_bento(path: str | Path, home: str | Path | None = None) -> str:
     """
     path = Path(path).resolve()
     if not path.is_file():
-        raise BentoStoreError(f"no bento file at {path}: run `dvc repro package` first")
+        raise PackagingError(f"no bento file at {path}: run `dvc repro package` first")
     tag = bento_tag_of(path)
     where = bentoml_home(home)
     name, version = tag.split(":", 1)

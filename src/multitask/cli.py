@@ -16,8 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from multitask.cli_support import UserFacingError, run_main, setup_logging
-from multitask.config import ConfigError, load_params
+from multitask.cli_support import run_main, setup_logging
+from multitask.config import load_params
+from multitask.errors import ConfigError, UsageError
 
 DEFAULT_NAME = "multitask-sentence-transformer"
 
@@ -36,7 +37,7 @@ def _load_model(ref: str | None, params_path: str, workdir: Path):
 
     if ref and not ref.startswith("models:/"):
         if not Path(ref).exists():
-            raise UserFacingError(f"model folder not found: {ref}")
+            raise UsageError(f"model folder not found: {ref}")
         return MultiTaskSentenceTransformer.load(ref)
     from multitask import tracking
 
@@ -51,7 +52,7 @@ def _load_model(ref: str | None, params_path: str, workdir: Path):
 def predict(args: argparse.Namespace) -> int:
     texts = list(args.texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not texts:
-        raise UserFacingError("no texts given (pass them as arguments or one per line on stdin)")
+        raise UsageError("no texts given (pass them as arguments or one per line on stdin)")
     with tempfile.TemporaryDirectory(prefix="multitask-predict-") as tmp:
         model = _load_model(args.model, args.params, Path(tmp))
         results = model.predict(texts)

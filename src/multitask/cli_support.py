@@ -15,26 +15,9 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from multitask import signals
-from multitask.config import ConfigError
+from multitask.errors import MultitaskError
 
 log = logging.getLogger("multitask")
-
-
-class UserFacingError(RuntimeError):
-    """An error whose message is the whole story (no traceback needed)."""
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from multitask.model import ModelLoadError
-
-    errors: list[type[BaseException]] = [UserFacingError, ConfigError, ModelLoadError]
-    try:
-        from multitask.data import DataError
-
-        errors.append(DataError)
-    except ImportError:  # pragma: no cover - data module always ships
-        pass
-    return tuple(errors)
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -67,7 +50,7 @@ def run_main(fn: Callable[[], int | None]) -> NoReturn:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = signals.EXIT_CODE
-    except _known_errors() as err:
+    except MultitaskError as err:
         print(f"error: {err}", file=sys.stderr)
         code = 1
     sys.exit(code)

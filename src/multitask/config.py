@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from multitask.errors import ConfigError
+
 TASKS: tuple[str, ...] = ("topic", "sentiment")
 PARAMS_FILE = "params.yaml"
 
@@ -20,10 +22,6 @@ PositiveInt = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(gt=0.0)]
 Seed = Annotated[int, Field(ge=0, lt=2**32)]  # numpy / sklearn RandomState accept no more
-
-
-class ConfigError(ValueError):
-    """params.yaml is missing, unreadable or invalid; the message names every bad key."""
 
 
 class _Strict(BaseModel):

@@ -13,14 +13,11 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from multitask.config import Generate, Labels
+from multitask.errors import DataError
 from multitask.io import atomic_path
 
 COLUMNS = ["id", "text", "topic", "sentiment", "split"]
 SPLITS = ("train", "val", "test")
-
-
-class DataError(ValueError):
-    """A data file is missing or malformed; the message names the file and the problem."""
 
 
 def split_path(data_dir: str | Path, split: str) -> Path:

@@ -24,16 +24,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from multitask.config import TASKS
+from multitask.errors import ModelLoadError
 from multitask.io import atomic_dir, file_digest
 
 FORMAT_VERSION = 1
 META_FILE = "multitask.json"
 HEADS_FILE = "heads.safetensors"
 ENCODER_DIR = "encoder"
-
-
-class ModelLoadError(RuntimeError):
-    """A model folder is missing, corrupt or built for other labels; the message names the file."""
 
 
 def resolve_backbone(backbone: str) -> str:

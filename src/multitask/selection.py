@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from multitask.config import TASKS
-from multitask.data import DataError
+from multitask.errors import DataError
 
 REPORT_COLUMNS = [
     "val/f1_mean",

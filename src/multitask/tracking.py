@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from multitask.cli_support import UserFacingError
+from multitask.errors import TrackingError
 from multitask.signals import shield, shielded
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,14 @@ def tracking_uri(root: Path | None = None) -> str:
 
 @shield  # creating a new sqlite store runs its schema migrations
 def connect(root: Path | None = None, create: bool = True) -> str:
-    """Point mlflow at the store and check it answers; UserFacingError naming the URI if not.
+    """Point mlflow at the store and check it answers; TrackingError naming the URI if not.
 
     With create=False a missing local sqlite file is an error instead of a new empty store.
     """
     _fast_fail_env()
     uri = tracking_uri(root)
     if not create and uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
-        raise UserFacingError(
+        raise TrackingError(
             f"no MLflow tracking store at {uri}: run the pipeline first (make pipeline), "
             "or set MLFLOW_TRACKING_URI"
         )
@@ -81,7 +81,7 @@ def connect(root: Path | None = None, create: bool = True) -> str:
     except Exception as err:  # connection errors surface as several mlflow/requests types
         first = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
         msg = f"MLflow tracking store {uri} is unreachable: {first}"
-        raise UserFacingError(redact(msg)) from None
+        raise TrackingError(redact(msg)) from None
     return uri
 
 
@@ -241,14 +241,14 @@ def _serving_requirements() -> list[str]:
 def parse_model_uri(uri: str) -> tuple[str, str]:
     """'models:/name@alias' or 'models:/name/3' -> (name, alias-or-version)."""
     if not uri.startswith("models:/"):
-        raise UserFacingError(f"not a registry URI (models:/<name>@<alias> or /<version>): {uri}")
+        raise TrackingError(f"not a registry URI (models:/<name>@<alias> or /<version>): {uri}")
     body = uri[len("models:/") :]
     if "@" in body:
         name, ref = body.split("@", 1)
     elif "/" in body:
         name, ref = body.rsplit("/", 1)
     else:
-        raise UserFacingError(f"{uri} names no version or alias (e.g. models:/{body}@champion)")
+        raise TrackingError(f"{uri} names no version or alias (e.g. models:/{body}@champion)")
     return name, ref
 
 
@@ -270,7 +270,7 @@ def download_registered(name: str, ref: str, dst: Path) -> tuple[Path, dict[str,
             mv = client.get_model_version_by_alias(name, ref)
     except MlflowException:
         what = f"version {ref}" if ref.isdigit() else f"alias @{ref}"
-        raise UserFacingError(
+        raise TrackingError(
             f"registered model {name!r} has no {what} in {redact(mlflow.get_tracking_uri())}: "
             "run the pipeline first (make pipeline, or dvc repro)"
         ) from None
