@@ -30,7 +30,7 @@ pipeline: setup  ## the full pipeline: dvc repro (generate ... package)
 	MULTITASK_PIPELINE_ID=$$(date -u +%Y%m%d-%H%M%S) $(BIN)/dvc repro
 
 pipeline-tiny: setup  ## the same pipeline on a tiny random backbone, in a temp copy; bento -> dist/
-	$(BIN)/python scripts/tiny_pipeline.py --bento-out dist/multitask.bento
+	$(BIN)/python -m harness.tiny_pipeline --bento-out dist/multitask.bento
 
 lint: setup  ## ruff, and bandit (security; skips and inline exceptions justified in pyproject.toml)
 	$(BIN)/ruff check .

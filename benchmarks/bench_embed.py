@@ -62,7 +62,7 @@ def run(quick: bool) -> list[Row]:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model.network import MultiTaskSentenceTransformer
 
     # Many short measurements beat a few long ones on a shared machine: each pair of adjacent
     # runs (ours, theirs) sees about the same load, and the ratio is the median over pairs.

@@ -1,6 +1,6 @@
 """Pipeline costs: a no-op `dvc repro`, and the peak memory of a training run.
 
-Works in a temporary copy of the repository made by ``scripts/tiny_pipeline.py`` (git-tracked
+Works in a temporary copy of the repository made by ``harness/tiny_pipeline.py`` (git-tracked
 files plus working-tree changes, a tiny random backbone, few rows, its own MLflow store and
 BentoML home), so the checkout's own outputs are never touched:
 
@@ -22,13 +22,11 @@ either the seconds or the output of bash's ``time``, e.g.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
 
 import yaml
 from common import ROOT, Row, bench_main, interleaved, log, median, peak_rss_of, timed
@@ -37,16 +35,6 @@ HERE = Path(__file__).resolve().parent
 DVC = str(Path(sys.executable).parent / "dvc")
 PIPELINE_TIME = HERE / "pipeline_time.txt"
 FULL_TARGET_S = 15 * 60
-
-
-def tiny_pipeline() -> ModuleType:
-    """scripts/tiny_pipeline.py as a module (it is a script, not part of the package)."""
-    path = ROOT / "scripts" / "tiny_pipeline.py"
-    spec = importlib.util.spec_from_file_location("tiny_pipeline", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def read_pipeline_time(path: Path = PIPELINE_TIME) -> float | None:
@@ -97,7 +85,8 @@ def noop_row(name: str, cwd: Path, env: dict[str, str] | None, repeats: int, not
 
 
 def run(quick: bool) -> list[Row]:
-    tp = tiny_pipeline()
+    from harness import tiny_pipeline as tp
+
     repeats = 2 if quick else 3
     rows: list[Row] = []
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -146,8 +135,7 @@ def run(quick: bool) -> list[Row]:
         run_params["model"]["backbone"] = backbone
         run_params["train"]["epochs"] = 1
         (work / "params_rss.yaml").write_text(yaml.safe_dump(run_params, sort_keys=False))
-        train_cmd = [sys.executable, "pipeline/train.py", "--scenario", "full_finetune"]
-        train_cmd += ["--params", "params_rss.yaml"]
+        train_cmd = [*tp.stage_command(work, "train@full_finetune"), "--params", "params_rss.yaml"]
         ref_cmd = [sys.executable, str(HERE / "bench_pipeline.py"), "--reference-child"]
         ref_cmd += [str(work / "data" / "train.csv"), backbone]
         peaks: dict[str, list[float]] = {"train": [], "plain": []}

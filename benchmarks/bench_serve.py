@@ -38,8 +38,8 @@ from common import (
     paired_ratio,
 )
 
-from multitask.load import LoadResult, run_load
-from multitask.local_server import LocalServer, build_in_store, serve_bento, tree_rss
+from harness.load import LoadResult, run_load
+from harness.local_server import LocalServer, build_in_store, serve_bento, tree_rss
 
 MIB = 1024 * 1024
 
@@ -230,7 +230,7 @@ def overload_rows(server: LocalServer, texts: list[str], quick: bool) -> list[Ro
 def run(quick: bool) -> list[Row]:
     import psutil
 
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model.network import MultiTaskSentenceTransformer
 
     n_requests = 64 if quick else 256
     repeats = 1 if quick else 3

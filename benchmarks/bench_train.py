@@ -51,7 +51,7 @@ def load_data(n_train: int, n_val: int) -> tuple[Any, Any]:
 
 def fresh_model(path: str) -> Any:
     from multitask.config import load_params
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model.network import MultiTaskSentenceTransformer
 
     params = load_params(ROOT / "params.yaml")
     return MultiTaskSentenceTransformer.from_backbone(
@@ -104,7 +104,7 @@ def run(quick: bool) -> list[Row]:
     import torch
 
     from multitask.config import load_params
-    from multitask.training import fit
+    from multitask.training.loop import fit
 
     n_train, n_val = (96, 32) if quick else (320, 64)
     repeats = 2 if quick else 3

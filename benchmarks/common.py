@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "src") not in sys.path:  # runnable without the editable install
-    sys.path.insert(0, str(ROOT / "src"))
+for _path in (ROOT, ROOT / "src"):  # the harness; the package without the editable install
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -156,7 +157,7 @@ def bench_texts(n: int, seed: int = 7, long_fraction: float = 0.1) -> list[str]:
 
 def tiny_backbone(where: Path) -> str:
     """A tiny random BERT (the packaged tokenizer) for --quick runs; returns its folder."""
-    from multitask.tiny import make_tiny_backbone
+    from harness.tiny import make_tiny_backbone
 
     path = where / "tiny-backbone"
     if not (path / "config.json").is_file():
@@ -166,7 +167,7 @@ def tiny_backbone(where: Path) -> str:
 
 def backbone_path(quick: bool, where: Path) -> str:
     """The backbone folder to benchmark: tiny in --quick mode, the real all-MiniLM-L6-v2 else."""
-    from multitask.model import resolve_backbone
+    from multitask.model.backbone import resolve_backbone
 
     return tiny_backbone(where) if quick else resolve_backbone("default")
 

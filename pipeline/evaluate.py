@@ -1,26 +1,26 @@
 """DVC stage `evaluate@<scenario>`: per-task accuracy and macro-F1 on val, test and the natural set.
 
-Outputs under reports/eval/<scenario>/: metrics.json (DVC metrics), confusion_<task>.csv (DVC
-confusion plots on the test split) and confusion_<task>.png. Everything is also logged into the
-scenario's MLflow training run.
+Outputs in <out> (dvc.yaml: reports/eval/<scenario>/): metrics.json (DVC metrics),
+confusion_<task>.csv (DVC confusion plots on the test split) and confusion_<task>.png.
+Everything is also logged into the scenario's MLflow training run.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import pandas as pd
 
-from multitask import tracking
-from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import TASKS, load_params
+from multitask.console import run_main, setup_logging, stage_parser
 from multitask.data import read_splits, read_table
-from multitask.evaluation import evaluate_table
 from multitask.io import atomic_dir
-from multitask.model import MultiTaskSentenceTransformer
-from multitask.plots import save_confusion
+from multitask.model.network import MultiTaskSentenceTransformer
+from multitask.records import METRICS_FILE, MODEL_SUBDIR, TRAIN_RUN_FILE, Metrics, TrainRun
+from multitask.tracking import runs, store
+from multitask.training.evaluation import evaluate_table
+from multitask.training.plots import save_confusion
 
 log = logging.getLogger("evaluate")
 
@@ -28,15 +28,18 @@ log = logging.getLogger("evaluate")
 def main() -> None:
     parser = stage_parser(__doc__)
     parser.add_argument("--scenario", required=True, help="a key of train.scenarios in params")
-    parser.add_argument("--data", default="data", help="folder with train/val/test.csv")
+    parser.add_argument("--model-dir", required=True, type=Path, help="the train stage's output")
+    parser.add_argument("--data", required=True, help="folder with train/val/test.csv")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
     args = parser.parse_args()
     setup_logging(args.verbose)
     params = load_params(args.params)
     name = args.scenario
     params.train.scenario(name)  # unknown names fail with the list of known ones
-    model_dir = Path("models") / name
-    run_info = json.loads((model_dir / "run.json").read_text())
-    model = MultiTaskSentenceTransformer.load(model_dir / "model", params.labels.as_dict())
+    run_info = TrainRun.read(args.model_dir / TRAIN_RUN_FILE, hint=f"run `dvc repro train@{name}`")
+    model = MultiTaskSentenceTransformer.load(
+        args.model_dir / MODEL_SUBDIR, params.labels.as_dict()
+    )
     splits = read_splits(args.data)
 
     metrics: dict[str, float] = {}
@@ -54,16 +57,13 @@ def main() -> None:
         metrics.update(m)
     metrics = {k: round(v, 6) for k, v in metrics.items()}
     metrics.update(
-        {
-            "params_trainable": run_info["params_trainable"],
-            "train_seconds": run_info["train_seconds"],
-        }
+        {"params_trainable": run_info.params_trainable, "train_seconds": run_info.train_seconds}
     )
 
-    out_dir = Path("reports/eval") / name
+    out_dir = args.out
     test = splits["test"]
     with atomic_dir(out_dir) as tmp:
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        Metrics(values=metrics).write(tmp / METRICS_FILE)
         for task in TASKS:
             names = model.labels[task]
             rows = pd.DataFrame(
@@ -80,12 +80,12 @@ def main() -> None:
                 tmp / f"confusion_{task}.png",
             )
 
-    tracking.connect()
-    with tracking.run_scope(run_id=run_info["run_id"]):
+    store.connect()
+    with store.run_scope(run_id=run_info.run_id):
         # One step after the last epoch: the val/ series then ends with the kept (best) model.
-        step = run_info.get("epochs_run", 0)
-        tracking.log_metrics({k: v for k, v in metrics.items() if "/" in k}, step=step)
-        tracking.log_artifacts(sorted(out_dir.iterdir()), "eval")
+        step = run_info.epochs_run
+        runs.log_metrics({k: v for k, v in metrics.items() if "/" in k}, step=step)
+        runs.log_artifacts(sorted(out_dir.iterdir()), "eval")
     log.info(
         "%s: test acc topic %.3f sentiment %.3f | natural topic %.3f sentiment %.3f",
         name,

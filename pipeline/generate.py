@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
+from multitask.console import run_main, setup_logging, stage_parser
 from multitask.data import SPLITS, load_source, split_path, stratified_split, write_table
 
 log = logging.getLogger("generate")

@@ -1,32 +1,32 @@
-"""DVC stage `package`: the registry's champion -> BentoML model store -> bento -> dist/.
+"""DVC stage `package`: the champion -> BentoML model store -> bento -> an exported file.
 
-champion.json (written by `register`) is read only for the registered model name; the model
-itself is pulled from the MLflow registry by alias (`champion`), resolved once to an exact
-version. It is checked (checksums, label sets of params.yaml), stored in the BentoML model store
-with labels (registered name, version, run id, scenario) and metadata (metrics, label sets, the
-`serve` section), and the bento is built pinned to that exact model tag.
+Packages exactly the registry version that <champion> (champion.json, written by this pipeline's
+`register`) names: never whatever an alias points to at this moment, so a concurrent pipeline
+moving `champion` cannot change what this one ships. The model is checked (checksums, the label
+sets of params.yaml), stored in the BentoML model store with its record (`PackagedModel`:
+registered version, metrics, labels), and the bento is built pinned to that exact model tag
+and to params.yaml's `serve` limits.
 
-Outputs (fixed names, for the Docker build and DVC):
-    dist/multitask.bento   the exported bento, model included (`bentoml import` restores both)
-    dist/bento.json        bento tag, model tag and the champion's registry info
+Outputs (for the Docker build and DVC; names fixed by dvc.yaml):
+    <dist>/multitask.bento   the exported bento, model included (`bentoml import` restores both)
+    <dist>/bento.json        bento tag, model tag, the file's sha256 and the champion it serves
 
-BENTOML_HOME defaults to ./.bentoml (see multitask/bento_store.py).
+BENTOML_HOME defaults to ./.bentoml (see multitask/serving/bento_store.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from multitask import bento_store
-from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
+from multitask.console import run_main, setup_logging, stage_parser
 from multitask.errors import PackagingError
-from multitask.io import atomic_write_json, file_digest
-from multitask.model import MultiTaskSentenceTransformer
+from multitask.io import file_digest
+from multitask.model.network import MultiTaskSentenceTransformer
+from multitask.records import BentoRecord, Champion, PackagedModel
+from multitask.serving import bento_store
 
 log = logging.getLogger("package")
 
@@ -35,79 +35,45 @@ BENTO_FILE = "multitask.bento"
 BENTO_JSON = "bento.json"
 
 
-def read_champion(path: Path) -> dict[str, Any]:
-    """champion.json as a dict; PackagingError if it is missing or has no name."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PackagingError(f"{path} not found: run the register stage first") from None
-    except ValueError as err:
-        raise PackagingError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
-        raise PackagingError(f"{path} has no registered model 'name'")
-    return data
-
-
 def main() -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--champion", default="champion.json", help="written by register")
-    parser.add_argument("--alias", default="champion", help="registry alias to package")
-    parser.add_argument("--dist", default="dist", help="output folder")
+    parser.add_argument("--champion", required=True, type=Path, help="written by register")
+    parser.add_argument("--dist", required=True, type=Path, help="output folder")
     args = parser.parse_args()
     setup_logging(args.verbose)
     params = load_params(args.params)
-    champion = read_champion(Path(args.champion))
-    name = champion["name"]
+    champion = Champion.read(args.champion, PackagingError, "run the register stage first")
     home = bento_store.bentoml_home()  # exported before anything imports bentoml
 
-    from multitask import tracking  # mlflow stays out of the import chain until needed
+    from multitask.tracking import registry, store  # mlflow only once it is needed
 
-    uri = tracking.connect()
-    dist = Path(args.dist)
+    uri = store.connect()
+    dist: Path = args.dist
     with tempfile.TemporaryDirectory(prefix="package-") as tmp:
-        log.info("downloading %s@%s from %s", name, args.alias, uri)
-        model_dir, info = tracking.download_champion(name, args.alias, Path(tmp))
-        if str(info.get("version")) != str(champion.get("version", info.get("version"))):
-            log.warning(
-                "alias %s@%s points at version %s, champion.json says %s: packaging %s",
-                name,
-                args.alias,
-                info.get("version"),
-                champion.get("version"),
-                info.get("version"),
-            )
+        log.info("downloading %s version %d from %s", champion.name, champion.version, uri)
+        model_dir, version = registry.download_registered(
+            champion.name, str(champion.version), Path(tmp)
+        )
         # Fail here, not in the server: checksums and the label sets params.yaml expects.
         model = MultiTaskSentenceTransformer.load(model_dir, params.labels.as_dict())
-        labels = {
-            "registered_name": info["name"],
-            "version": str(info["version"]),
-            "run_id": info["run_id"],
-            "scenario": info.get("scenario", ""),
-        }
-        metadata = {
-            "metrics": dict(info.get("metrics", {})),
-            "label_sets": model.labels,
-            "serve": params.serve.model_dump(),
-        }
-        model_tag = bento_store.store_model(model_dir, bento_store.MODEL_NAME, labels, metadata)
+        packaged = PackagedModel(
+            registered=version,
+            labels=model.labels,
+            dim=model.dim,
+            max_length=model.max_length,
+        )
+        model_tag = bento_store.store_model(model_dir, packaged)
         log.info("stored %s in %s", model_tag, home)
-        bento_tag = bento_store.build_bento(model_tag, PROJECT_ROOT)
+        bento_tag = bento_store.build_bento(model_tag, params.serve, PROJECT_ROOT)
         log.info("built bento %s", bento_tag)
         bento_file = bento_store.export_bento(bento_tag, dist / BENTO_FILE)
-    record = {
-        "bento_tag": bento_tag,
-        "model_tag": model_tag,
-        "bento_file": f"{args.dist}/{BENTO_FILE}",
-        "bento_sha256": file_digest(bento_file),
-        "champion": {
-            "name": info["name"],
-            "version": info["version"],
-            "run_id": info["run_id"],
-            "scenario": info.get("scenario", ""),
-            "metrics": dict(info.get("metrics", {})),
-        },
-    }
-    atomic_write_json(dist / BENTO_JSON, record)
+    BentoRecord(
+        bento_tag=bento_tag,
+        model_tag=model_tag,
+        bento_file=(dist / BENTO_FILE).as_posix(),
+        bento_sha256=file_digest(bento_file),
+        champion=version,
+    ).write(dist / BENTO_JSON)
     log.info("exported %s -> %s (%d bytes)", bento_tag, bento_file, bento_file.stat().st_size)
 
 

@@ -1,7 +1,7 @@
 """DVC stage `register`: pick the champion on validation metrics and register it in MLflow.
 
-Writes champion.json (name, version, run id, scenario, metrics) and the scenario comparison
-(reports/comparison.md, .csv, .png), which is also logged to the champion's MLflow run.
+Writes <champion> (champion.json: name, version, run id, scenario, metrics, labels) and the
+scenario comparison <report>.md, .csv and .png, which is also logged to the champion's MLflow run.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from multitask import tracking
-from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
-from multitask.io import atomic_path, atomic_write_json, atomic_write_text
-from multitask.plots import save_comparison
-from multitask.selection import (
+from multitask.console import run_main, setup_logging, stage_parser
+from multitask.io import atomic_path, atomic_write_text
+from multitask.records import Champion
+from multitask.tracking import registry, runs, store
+from multitask.training.plots import save_comparison
+from multitask.training.selection import (
     choose_champion,
     comparison_markdown,
     comparison_table,
@@ -22,38 +23,42 @@ from multitask.selection import (
 )
 
 log = logging.getLogger("register")
-REPORT = Path("reports/comparison")
 
 
 def main() -> None:
     parser = stage_parser(__doc__)
+    parser.add_argument("--eval-dir", required=True, type=Path, help="evaluate outputs")
+    parser.add_argument("--models-dir", required=True, type=Path, help="train outputs")
+    parser.add_argument("--report", required=True, type=Path, help="comparison report, no suffix")
+    parser.add_argument("--champion", required=True, type=Path, help="output: champion.json")
     args = parser.parse_args()
     setup_logging(args.verbose)
     params = load_params(args.params)
     metric = params.register_.select_metric
-    results = read_scenario_results(list(params.train.scenarios))
+    results = read_scenario_results(list(params.train.scenarios), args.eval_dir, args.models_dir)
     champion = choose_champion(results, metric)
     best = results[champion]
 
+    report: Path = args.report
     table = comparison_table(results)
     markdown = comparison_markdown(table, champion, metric)
-    atomic_write_text(REPORT.with_suffix(".md"), markdown)
-    with atomic_path(REPORT.with_suffix(".csv")) as tmp:
+    atomic_write_text(report.with_suffix(".md"), markdown)
+    with atomic_path(report.with_suffix(".csv")) as tmp:
         table.to_csv(tmp)
     save_comparison(
         table,
         ["val/acc_topic", "val/acc_sentiment", "test/acc_topic", "test/acc_sentiment"],
-        REPORT.with_suffix(".png"),
+        report.with_suffix(".png"),
     )
 
-    tracking.connect()
+    store.connect()
     name = params.register_.model_name
     metrics = {k: float(v) for k, v in best.items() if k.startswith(("val/", "test/", "natural/"))}
     tags = {
         "scenario": champion,
         "selected_by": f"{metric} = {best[metric]:.4f} (best of {len(results)} scenarios)",
         "data_digest": best["data_digest"],
-        "git_commit": tracking.git_commit(),
+        "git_commit": store.git_commit(),
         **{f"metric.{k}": f"{v:.4f}" for k, v in metrics.items()},
     }
     description = (
@@ -61,25 +66,20 @@ def main() -> None:
         f"Test accuracy: topic {best['test/acc_topic']:.3f}, "
         f"sentiment {best['test/acc_sentiment']:.3f}."
     )
-    version, created = tracking.register_champion(
+    version, created = registry.register_champion(
         name, best["run_id"], best["model_uri"], tags, description
     )
-    with tracking.run_scope(run_id=best["run_id"]):
-        tracking.log_artifacts(
-            [REPORT.with_suffix(s) for s in (".md", ".csv", ".png")], "comparison"
-        )
-    atomic_write_json(
-        "champion.json",
-        {
-            "name": name,
-            "version": version,
-            "run_id": best["run_id"],
-            "scenario": champion,
-            "selected_by": metric,
-            "metrics": metrics,
-            "labels": params.labels.as_dict(),
-        },
-    )
+    with store.run_scope(run_id=best["run_id"]):
+        runs.log_artifacts([report.with_suffix(s) for s in (".md", ".csv", ".png")], "comparison")
+    Champion(
+        name=name,
+        version=version,
+        run_id=best["run_id"],
+        scenario=champion,
+        selected_by=metric,
+        metrics=metrics,
+        labels=params.labels.as_dict(),
+    ).write(args.champion)
     log.info(
         "champion: %s -> %s version %d (%s)",
         champion, name, version, "new" if created else "already registered",

@@ -1,8 +1,8 @@
 """DVC stage `train@<scenario>`: train one freezing scenario and track it in MLflow.
 
-Outputs: models/<scenario>/model (safetensors folder), models/<scenario>/run.json (MLflow run id,
-model URI, best epoch, timings, parameter counts) and reports/train/<scenario>/ (per-epoch
-history.csv for `dvc plots`, curves.png).
+Outputs (paths given by dvc.yaml): <model-dir>/model (safetensors folder), <model-dir>/run.json
+(MLflow run id, model URI, best epoch, timings, parameter counts) and <report-dir>/history.csv
+(per-epoch, for `dvc plots`) and curves.png.
 """
 
 from __future__ import annotations
@@ -12,21 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from multitask import tracking
-from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
+from multitask.console import run_main, setup_logging, stage_parser
 from multitask.data import SPLITS, read_splits, split_path
-from multitask.distributed import (
-    init_from_env,
-    is_main,
-    launched_by_torchrun,
-    pick_device,
-    shutdown,
-)
-from multitask.io import atomic_dir, atomic_write_json, file_digest
-from multitask.model import MultiTaskSentenceTransformer
-from multitask.plots import save_training_curves
-from multitask.training import fit, history_frame
+from multitask.io import atomic_dir, file_digest
+from multitask.model.device import check_ranks_fit, pick_device
+from multitask.model.network import MultiTaskSentenceTransformer
+from multitask.records import MODEL_SUBDIR, TRAIN_RUN_FILE, TrainRun
+from multitask.tracking import runs, store
+from multitask.training.distributed import init_from_env, is_main, launched_by_torchrun, shutdown
+from multitask.training.loop import fit, history_frame
+from multitask.training.plots import save_training_curves
 
 log = logging.getLogger("train")
 
@@ -34,18 +30,23 @@ log = logging.getLogger("train")
 def main() -> int:
     parser = stage_parser(__doc__)
     parser.add_argument("--scenario", required=True, help="a key of train.scenarios in params")
-    parser.add_argument("--data", default="data", help="folder with train/val/test.csv")
+    parser.add_argument("--data", required=True, help="folder with train/val/test.csv")
+    parser.add_argument("--model-dir", required=True, type=Path, help="output: model + run.json")
+    parser.add_argument("--report-dir", required=True, type=Path, help="output: history, curves")
     args = parser.parse_args()
     setup_logging(args.verbose)
     params = load_params(args.params)
     name = args.scenario
     scenario = params.train.scenario(name)
     if params.train.nproc > 1 and not launched_by_torchrun():
+        check_ranks_fit(params.train.nproc)  # one GPU per rank on a CUDA host
         # Re-run this very command as N data-parallel processes; torchrun forwards signals.
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
         cmd += [f"--nproc_per_node={params.train.nproc}", *sys.argv]
         return subprocess.run(cmd, check=False).returncode
     init_from_env()
+    if is_main():  # rank 0 tracks and writes: fail on an unreachable store before any work
+        store.connect()
     splits = read_splits(args.data)
     digest = file_digest(split_path(args.data, "train"))[:16]
     model = MultiTaskSentenceTransformer.from_backbone(
@@ -60,13 +61,10 @@ def main() -> int:
         shutdown()
         return 0
 
-    tracking.connect()
-    report_dir = Path("reports/train") / name
-    with tracking.start_training_run(
-        params.tracking.experiment, name, {"data_digest": digest}
-    ) as run:
-        log.info("MLflow run %s (%s)", run.info.run_id, tracking.redact(tracking.tracking_uri()))
-        tracking.log_training_inputs(
+    report_dir = args.report_dir
+    with runs.start_training_run(params.tracking.experiment, name, {"data_digest": digest}) as run:
+        log.info("MLflow run %s (%s)", run.info.run_id, store.redact(store.tracking_uri()))
+        runs.log_training_inputs(
             {
                 "scenario": scenario.model_dump(),
                 "train": params.train.model_dump(exclude={"scenarios"}),
@@ -83,9 +81,9 @@ def main() -> int:
             splits["val"],
             params.train,
             scenario,
-            on_epoch=lambda epoch, row: tracking.log_metrics(row, step=epoch),
+            on_epoch=lambda epoch, row: runs.log_metrics(row, step=epoch),
         )
-        tracking.log_metrics(
+        runs.log_metrics(
             {
                 **result.param_counts,
                 "best_epoch": result.best_epoch,
@@ -96,27 +94,24 @@ def main() -> int:
         with atomic_dir(report_dir) as tmp:
             history.to_csv(tmp / "history.csv", index=False)
             save_training_curves(history, f"training: {name}", tmp / "curves.png")
-        tracking.log_artifacts([report_dir / "history.csv", report_dir / "curves.png"], "train")
+        runs.log_artifacts([report_dir / "history.csv", report_dir / "curves.png"], "train")
 
-        with atomic_dir(Path("models") / name) as out:
-            model.save(out / "model")
-            model_uri = tracking.log_pyfunc_model(
-                model, out / "model", splits["val"]["text"].tolist()
+        with atomic_dir(args.model_dir) as out:
+            model.save(out / MODEL_SUBDIR)
+            model_uri = runs.log_pyfunc_model(
+                model, out / MODEL_SUBDIR, splits["val"]["text"].tolist()
             )
-            atomic_write_json(
-                out / "run.json",
-                {
-                    "scenario": name,
-                    "run_id": run.info.run_id,
-                    "experiment_id": run.info.experiment_id,
-                    "model_uri": model_uri,
-                    "data_digest": digest,
-                    "best_epoch": result.best_epoch,
-                    "epochs_run": len(result.history),
-                    "train_seconds": round(result.seconds, 2),
-                    **result.param_counts,
-                },
-            )
+            TrainRun(
+                scenario=name,
+                run_id=run.info.run_id,
+                experiment_id=run.info.experiment_id,
+                model_uri=model_uri,
+                data_digest=digest,
+                best_epoch=result.best_epoch,
+                epochs_run=len(result.history),
+                train_seconds=round(result.seconds, 2),
+                **result.param_counts,
+            ).write(out / TRAIN_RUN_FILE)
     log.info("%s done in %.1fs (best epoch %d)", name, result.seconds, result.best_epoch + 1)
     shutdown()
     return 0

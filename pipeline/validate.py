@@ -10,8 +10,8 @@ import logging
 
 import pandas as pd
 
-from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
+from multitask.console import run_main, setup_logging, stage_parser
 from multitask.data import read_splits, write_table
 from multitask.io import atomic_write_json
 from multitask.validation import DataValidationError, validate_frame

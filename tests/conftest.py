@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from multitask.config import Params, load_params
-from multitask.local_server import LocalServer, build_in_store, serve_bento
-from multitask.model import MultiTaskSentenceTransformer
-from multitask.tiny import make_tiny_backbone
+from harness.local_server import LocalServer, build_in_store, serve_bento
+from harness.tiny import make_tiny_backbone
+from multitask.config import Params, Serve, load_params
+from multitask.model.network import MultiTaskSentenceTransformer
+from multitask.records import ModelVersion, PackagedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -58,8 +59,10 @@ SERVE_LIMITS = {
     "max_chars": 200,
     "timeout_s": 10,
 }
-REGISTRY = {"registered_name": "mt-test", "version": "7", "run_id": "r123", "scenario": "tiny"}
 METRICS = {"val/f1_mean": 0.5, "test/acc_topic": 0.25}
+REGISTERED = ModelVersion(
+    name="mt-test", version=7, run_id="r123", scenario="tiny", metrics=METRICS
+)
 
 
 @dataclass
@@ -93,16 +96,20 @@ def served(
     .bento into a fresh store B and `bentoml serve` it from a folder outside the repo, with one
     torch thread, in its own process group (stopped at teardown). One server per test module.
     """
-    from multitask.bento_store import export_bento, import_bento
+    from multitask.serving.bento_store import export_bento, import_bento
 
     tmp = tmp_path_factory.mktemp("serve")
     model = MultiTaskSentenceTransformer.from_backbone(
         str(tiny_backbone), labels, max_length=16, seed=0
     ).eval()
     model.save(tmp / "model")
-    meta = {"metrics": METRICS, "label_sets": labels, "serve": SERVE_LIMITS}
+    packaged = PackagedModel(
+        registered=REGISTERED, labels=labels, dim=model.dim, max_length=model.max_length
+    )
     build_home = tmp / "home_build"
-    model_tag, bento_tag = build_in_store(tmp / "model", build_home, ROOT, REGISTRY, meta)
+    model_tag, bento_tag = build_in_store(
+        tmp / "model", build_home, ROOT, packaged, Serve(**SERVE_LIMITS)
+    )
     bento_file = export_bento(bento_tag, tmp / "dist" / "multitask.bento", home=build_home)
 
     home = tmp / "home_serve"  # a store that only ever sees the exported file

@@ -38,7 +38,7 @@ shutdown()
 
 
 def test_two_ranks_match_one_process(tmp_path):
-    from multitask.tiny import make_tiny_backbone
+    from harness.tiny import make_tiny_backbone
     from tests.conftest import ROOT
 
     backbone = make_tiny_backbone(tmp_path / "tiny", dropout=0.0)

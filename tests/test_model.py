@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from multitask.errors import ModelLoadError
-from multitask.model import MultiTaskSentenceTransformer, mean_pool, sorted_batches
+from multitask.model.inputs import sorted_batches
+from multitask.model.network import MultiTaskSentenceTransformer, mean_pool
 
 TEXTS = [
     "Shares of the chipmaker jumped after strong earnings.",
@@ -53,7 +54,7 @@ def test_encode_and_predict_contract(tiny_model, labels):
 
 def test_forward_returns_raw_logits(tiny_model):
     ids = tiny_model.tokenize_ids(TEXTS)
-    from multitask.model import pad_batch
+    from multitask.model.network import pad_batch
 
     logits = tiny_model(*pad_batch(ids, 0))
     assert logits["topic"].shape == (3, 4) and logits["sentiment"].shape == (3, 3)
@@ -131,7 +132,7 @@ def test_default_backbone_matches_sentence_transformers(labels):
     """Our pooling reproduces sentence-transformers' all-MiniLM-L6-v2 embeddings (pre-normalise)."""
     from sentence_transformers import SentenceTransformer
 
-    from multitask.model import resolve_backbone
+    from multitask.model.backbone import resolve_backbone
 
     ours = MultiTaskSentenceTransformer.from_backbone("default", labels)
     st = SentenceTransformer(resolve_backbone("default"), device="cpu")

@@ -15,10 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness import tiny_pipeline
 from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import tiny_pipeline
 
 pytestmark = pytest.mark.integration
 SCENARIOS = [
@@ -174,7 +172,7 @@ def test_bad_params_stop_the_pipeline_with_the_key(pipeline, tmp_path):
     params = (work / "params.yaml").read_text()
     try:
         (work / "params.yaml").write_text(params.replace("epochs: 2", "epochs: -2"))
-        proc = _run([sys.executable, "pipeline/train.py", "--scenario", "frozen_all"], work, env,
+        proc = _run(tiny_pipeline.stage_command(work, "train@frozen_all"), work, env,
                     check=False)  # fmt: skip
         assert proc.returncode == 1 and "train.epochs" in proc.stderr
         assert "Traceback" not in proc.stderr

@@ -24,7 +24,7 @@ import pytest
 from multitask.config import load_params
 from multitask.data import COLUMNS, SPLITS, write_table
 from multitask.errors import ModelLoadError
-from multitask.model import MultiTaskSentenceTransformer
+from multitask.model.network import MultiTaskSentenceTransformer
 from tests.conftest import ROOT
 
 # "Fails fast": about 30 s on top of the interpreter's own start-up (imports alone take 5-40 s
@@ -102,10 +102,15 @@ PREDICT = [sys.executable, "-m", "multitask.cli", "predict"]
 
 def test_unreachable_tracking_server_fails_fast_naming_the_uri(data_dir, tmp_path):
     uri = f"http://127.0.0.1:{_closed_port()}"
-    train = [sys.executable, str(ROOT / "pipeline/train.py"), "--params", str(ROOT / "params.yaml"),
-             "--data", str(data_dir), "--scenario"]  # fmt: skip
+
+    def train(scenario: str) -> list[str]:
+        return [sys.executable, str(ROOT / "pipeline/train.py"), "--params",
+                str(ROOT / "params.yaml"), "--data", str(data_dir), "--scenario", scenario,
+                "--model-dir", f"models/{scenario}",
+                "--report-dir", f"reports/train/{scenario}"]  # fmt: skip
+
     # The baseline fails on its params right after the same imports, before touching MLflow.
-    cmds = [[*train, "full_finetune"], [*PREDICT, "x"], [*train, "no_such_scenario"]]
+    cmds = [train("full_finetune"), [*PREDICT, "x"], train("no_such_scenario")]
     *results, (code, stderr, startup) = _run_all(cmds, tmp_path, _env(MLFLOW_TRACKING_URI=uri))
     _assert_clean_failure(code, stderr, "no_such_scenario")
     for (code, stderr, seconds), what in zip(results, ("train", "predict"), strict=True):

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from multitask.load import run_load
-from multitask.local_server import tree_rss
+from harness.load import run_load
+from harness.local_server import tree_rss
 from tests.conftest import SERVE_LIMITS, Served
 
 pytestmark = pytest.mark.integration

@@ -17,16 +17,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from harness import tiny_pipeline
 from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import tiny_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -143,7 +140,7 @@ def _assert_model_absent_or_whole(work: Path) -> None:
         return
     run = json.loads((folder / "run.json").read_text())
     assert run["scenario"] == SCENARIO
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model.network import MultiTaskSentenceTransformer
 
     MultiTaskSentenceTransformer.load(folder / "model")  # checksums and all
     report = work / "reports" / "train" / SCENARIO
@@ -156,7 +153,7 @@ def _start_train(work: Path, env: dict[str, str], log: Path) -> tuple[Stage, str
     Waiting for a log line, not sleeping: training got fast enough that a fixed sleep let all
     epochs finish, and the signal then landed while outputs were being written.
     """
-    stage = Stage([sys.executable, "pipeline/train.py", "--scenario", SCENARIO], work, env, log)
+    stage = Stage(tiny_pipeline.stage_command(work, f"train@{SCENARIO}"), work, env, log)
     run_id = stage.wait_for(r"MLflow run ([0-9a-f]{32})").group(1)
     stage.wait_for(rf"epoch 1/{EPOCHS}:")
     return stage, run_id
@@ -233,7 +230,7 @@ def test_interrupted_package_then_repro_completes(pipeline, tmp_path):
     """Ctrl-C while `bentoml export` writes dist/ (its own process: the whole group gets it)."""
     work, env = pipeline
     _run(["dvc", "repro", "register"], work, env)
-    stage = Stage([sys.executable, "pipeline/package.py"], work, env, tmp_path / "package.log")
+    stage = Stage(tiny_pipeline.stage_command(work, "package"), work, env, tmp_path / "package.log")
     stage.wait_for(r"built bento \S+")
     time.sleep(0.5)  # inside `bentoml export` (a CLI process: seconds to start)
     stage.signal(signal.SIGINT, group=True)

@@ -19,12 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness import tiny_pipeline
 from tests.conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "scripts" / "team"))
 import team_server
-import tiny_pipeline
 
 pytestmark = pytest.mark.integration
 SERVER_SH = ROOT / "scripts" / "team" / "server.sh"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from multitask.selection import choose_champion, comparison_markdown, comparison_table
+from multitask.training.selection import choose_champion, comparison_markdown, comparison_table
 
 
 def _r(val, test, params=100):

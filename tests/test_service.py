@@ -23,7 +23,10 @@ import numpy as np
 import pytest
 
 from multitask.config import Serve
-from tests.conftest import METRICS, REGISTRY, ROOT, SERVE_LIMITS, Served
+from multitask.serving.contract import check_request, explain
+from multitask.serving.guard import RequestGuard
+from multitask.serving.state import ServingState
+from tests.conftest import METRICS, REGISTERED, ROOT, SERVE_LIMITS, Served
 
 TEXTS = [
     "The central bank raised interest rates again.",
@@ -31,16 +34,6 @@ TEXTS = [
     "The team lost the final in extra time.",
     "Doctors say the new vaccine is not effective.",
 ]
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """multitask.service, imported with an empty store: defaults, no model needed."""
-    if "multitask.service" not in sys.modules:
-        with pytest.MonkeyPatch.context() as mp:  # BentoML memoises its home on first use
-            mp.setenv("BENTOML_HOME", str(tmp_path_factory.mktemp("bentoml_empty")))
-            import multitask.service  # noqa: F401
-    return sys.modules["multitask.service"]
 
 
 # -- validation, no server -----------------------------------------------------------------------
@@ -64,13 +57,13 @@ BAD_BODIES = [
 
 @pytest.mark.parametrize(("body", "status", "rule", "index"), BAD_BODIES)
 def test_bad_request_names_rule_and_index(
-    service: Any, body: bytes, status: int, rule: str, index: int | None
+    body: bytes, status: int, rule: str, index: int | None
 ) -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError) as info:
-        service.check_request(body, Serve(**SERVE_LIMITS))
-    got_status, payload = service.explain(info.value)
+        check_request(body, Serve(**SERVE_LIMITS))
+    got_status, payload = explain(info.value)
     assert (got_status, payload["detail"][0]["rule"]) == (status, rule)
     assert payload["detail"][0]["index"] == index
     assert payload["error"] == payload["detail"][0]["msg"]
@@ -80,13 +73,13 @@ def test_bad_request_names_rule_and_index(
         assert f"{rule}={SERVE_LIMITS[rule]}" in payload["error"]
 
 
-def test_good_request_and_defaults(service: Any) -> None:
+def test_good_request_and_defaults() -> None:
     long_text = "x" * Serve().max_chars  # at the limit is allowed
-    assert service.check_request(json.dumps({"texts": ["a", long_text]})) == ["a", long_text]
-    assert service.check_request(b'{"texts": ["\\u00e9t\\u00e9"]}') == ["été"]
+    assert check_request(json.dumps({"texts": ["a", long_text]})) == ["a", long_text]
+    assert check_request(b'{"texts": ["\\u00e9t\\u00e9"]}') == ["été"]
 
 
-def test_guard_replays_body_as_json_and_answers_model(service: Any) -> None:
+def test_guard_replays_body_as_json_and_answers_model() -> None:
     """RequestGuard in front of a stub app: rejects early, forwards the body it read, as JSON."""
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -99,8 +92,8 @@ def test_guard_replays_body_as_json_and_answers_model(service: Any) -> None:
         return JSONResponse({"ctype": request.headers["content-type"], "body": body.decode()})
 
     app = Starlette(routes=[Route("/predict", echo, methods=["POST"])])
-    limits = Serve(**SERVE_LIMITS)
-    guarded = service.RequestGuard(app, limits=limits)
+    state = ServingState(Serve(**SERVE_LIMITS))
+    guarded = RequestGuard(app, state=state)
     client = TestClient(guarded)
     ok = client.post("/predict", content=b'{"texts": ["hi"]}', headers={"content-type": "text/x"})
     assert ok.status_code == 200
@@ -109,14 +102,17 @@ def test_guard_replays_body_as_json_and_answers_model(service: Any) -> None:
     assert bad.status_code == 422 and bad.json()["detail"][0]["rule"] == "empty_text"
     huge = client.post("/predict", content=b"x" * (guarded.max_body + 1))
     assert huge.status_code == 413 and huge.json()["detail"][0]["rule"] == "max_body"
-    assert client.get("/model").json() == service.MODEL_INFO
+    assert client.get("/model").json() == {"available": False, "limits": SERVE_LIMITS}
+    state.info = {"version": 3}  # what the service sets once its model has loaded
+    assert client.get("/model").json() == {"version": 3}
 
 
 def test_service_import_stays_light(tmp_path: Path) -> None:
     """The service never pulls in mlflow, dvc, pandera, matplotlib or training code."""
     banned = ["mlflow", "dvc", "pandera", "matplotlib", "multitask.training", "multitask.tracking"]
+    banned += ["multitask.data", "harness"]
     code = (
-        "import sys, multitask.service\n"
+        "import sys, multitask.serving.service\n"
         f"bad = [m for m in {banned!r} if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -147,7 +143,7 @@ def _get(url: str) -> str:
 def test_bento_export_import_roundtrip(served: Served) -> None:
     import yaml
 
-    from multitask.bento_store import bento_tag_of, import_bento
+    from multitask.serving.bento_store import bento_tag_of, import_bento
 
     assert served.bento_file.is_file() and served.bento_file.name == "multitask.bento"
     assert not list(served.bento_file.parent.glob(".*tmp*")), "no temporary export left"
@@ -160,7 +156,8 @@ def test_bento_export_import_roundtrip(served: Served) -> None:
     model_name, model_version = served.model_tag.split(":")
     assert (served.home / "models" / model_name / model_version / "multitask.json").is_file()
     src = served.home / "bentos" / name / version / "src"
-    assert (src / "multitask" / "service.py").is_file() and not (src / "src").exists()
+    assert (src / "multitask" / "serving" / "service.py").is_file()
+    assert not (src / "src").exists()
     assert not any(p.name == ".bentoml" for p in src.rglob("*")), "store swept into the bento"
     assert import_bento(served.bento_file, home=served.home) == served.bento_tag  # idempotent
 
@@ -188,9 +185,9 @@ def test_endpoints_match_the_model(served: Served) -> None:
         info = client.model_info()
 
     assert info == json.loads(_get(f"{served.url}/model"))  # GET and POST agree
-    assert info["registered_name"] == REGISTRY["registered_name"]
-    assert info["version"] == int(REGISTRY["version"])
-    assert (info["run_id"], info["scenario"]) == (REGISTRY["run_id"], REGISTRY["scenario"])
+    assert info["registered_name"] == REGISTERED.name
+    assert info["version"] == REGISTERED.version
+    assert (info["run_id"], info["scenario"]) == (REGISTERED.run_id, REGISTERED.scenario)
     assert info["metrics"] == METRICS and info["labels"] == served.model.labels
     assert info["bentoml_model"] == served.model_tag and info["dim"] == served.model.dim
     assert info["limits"] == SERVE_LIMITS  # params' serve section travelled in the model metadata

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from multitask.config import Phase, Scenario
-from multitask.scenarios import apply_phase, encoder_blocks, parameter_groups
-from multitask.training import fit, length_bucketed_batches, warmup_linear
+from multitask.training.loop import fit, length_bucketed_batches, warmup_linear
+from multitask.training.scenarios import apply_phase, encoder_blocks, parameter_groups
 
 
 def _snapshot(model):
@@ -71,7 +71,7 @@ def test_gradual_unfreeze_lowers_rates_going_down(tiny_model, params, cfg):
 
 
 def test_fast_path_matches_slow_path(tiny_backbone, labels, tables, params, cfg):
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model.network import MultiTaskSentenceTransformer
 
     results = []
     for use_cache in (True, False):
@@ -85,7 +85,7 @@ def test_fast_path_matches_slow_path(tiny_backbone, labels, tables, params, cfg)
 
 
 def test_training_is_deterministic(tiny_backbone, labels, tables, params, cfg):
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model.network import MultiTaskSentenceTransformer
 
     outs = []
     for _ in range(2):

@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from multitask.cli_support import run_main, setup_logging
 from multitask.config import load_params
+from multitask.console import run_main, setup_logging
 from multitask.errors import ConfigError, UsageError
 
 DEFAULT_NAME = "multitask-sentence-transformer"
@@ -33,19 +33,19 @@ def _registered_name(params_path: str) -> str:
 
 
 def _load_model(ref: str | None, params_path: str, workdir: Path):
-    from multitask.model import MultiTaskSentenceTransformer
+    from multitask.model.network import MultiTaskSentenceTransformer
 
     if ref and not ref.startswith("models:/"):
         if not Path(ref).exists():
             raise UsageError(f"model folder not found: {ref}")
         return MultiTaskSentenceTransformer.load(ref)
-    from multitask import tracking
+    from multitask.tracking import registry, store
 
-    name, version = tracking.parse_model_uri(
+    name, version = registry.parse_model_uri(
         ref or f"models:/{_registered_name(params_path)}@champion"
     )
-    tracking.connect(create=False)
-    folder, _ = tracking.download_registered(name, version, workdir)
+    store.connect(create=False)
+    folder, _ = registry.download_registered(name, version, workdir)
     return MultiTaskSentenceTransformer.load(folder)
 
 
@@ -69,7 +69,7 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def ui(args: argparse.Namespace) -> int:
-    from multitask.tracking import tracking_uri
+    from multitask.tracking.store import tracking_uri
 
     uri = tracking_uri()
     print(f"MLflow UI for {uri} at http://127.0.0.1:{args.port}", file=sys.stderr)

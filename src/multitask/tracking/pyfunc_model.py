@@ -16,12 +16,12 @@ from mlflow.pyfunc import PythonModel
 
 class MultiTaskPyfunc(PythonModel):
     def load_context(self, context: Any) -> None:
-        from multitask.model import MultiTaskSentenceTransformer
+        from multitask.model.network import MultiTaskSentenceTransformer
 
         self.model = MultiTaskSentenceTransformer.load(context.artifacts["model_dir"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        from multitask.model import probs_to_frame
+        from multitask.model.outputs import probs_to_frame
 
         if isinstance(model_input, pd.DataFrame):
             if "text" not in model_input.columns:

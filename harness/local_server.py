@@ -24,14 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from multitask.config import Serve
+from multitask.records import PackagedModel
+
 HOST = "127.0.0.1"
 
 _BUILD = """
 import json, sys
-from multitask import bento_store as b
-model_dir, root, labels, metadata = json.loads(sys.argv[1])
-tag = b.store_model(model_dir, b.MODEL_NAME, labels, metadata)
-print(json.dumps([tag, b.build_bento(tag, root)]))
+from multitask.config import Serve
+from multitask.records import PackagedModel
+from multitask.serving import bento_store as b
+model_dir, root, packaged, serve = json.loads(sys.argv[1])
+tag = b.store_model(model_dir, PackagedModel.model_validate_json(packaged))
+print(json.dumps([tag, b.build_bento(tag, Serve.model_validate_json(serve), root)]))
 """
 
 
@@ -58,15 +63,15 @@ def build_in_store(
     model_dir: str | Path,
     home: str | Path,
     root: str | Path,
-    labels: Mapping[str, Any],
-    metadata: Mapping[str, Any],
+    packaged: PackagedModel,
+    serve: Serve,
 ) -> tuple[str, str]:
-    """Store `model_dir` and build the bento of the project at `root` in store `home`.
-
-    Returns (model tag, bento tag). `labels`/`metadata` are what the package stage stores
-    (registered name, version, ...; metrics, label sets, serve settings).
+    """Store `model_dir` and build the bento of the project at `root` in store `home`, as the
+    package stage does (its `packaged` record, the `serve` limits). Returns (model tag, bento tag).
     """
-    arg = json.dumps([str(model_dir), str(root), dict(labels), dict(metadata)])
+    arg = json.dumps(
+        [str(model_dir), str(root), packaged.model_dump_json(), serve.model_dump_json()]
+    )
     env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true"}
     env["PYTHONPATH"] = str(Path(root) / "src")
     out = subprocess.run(

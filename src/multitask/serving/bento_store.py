@@ -8,8 +8,10 @@ bentofile.yaml is anchored with a leading ``/`` (an unanchored pattern matches a
 would sweep the store into the bento) and bentofile.yaml excludes ``/.bentoml/`` as well. Point
 BENTOML_HOME anywhere else (e.g. ``~/.cache/multitask/bentoml``) to share one store across clones.
 
-The model goes into the bento through the model store (``bentoml.models.create``); the bento is
-pinned to that exact model tag with ``bentoml build --arg model_tag=<tag>`` (see service.py).
+The model goes into the bento through the model store (``bentoml.models.create``), with its
+`PackagedModel` record as metadata; the bento is pinned to that exact model tag and to the
+``serve`` limits with ``bentoml build --arg model_tag=<tag> --arg serve=<json>`` (see
+packaged.py).
 Build, export and import run the ``bentoml`` CLI in a subprocess whose BENTOML_HOME is explicit:
 BentoML memoises its home folder on first use, so one process cannot switch stores, and the CLI
 is what a user would run anyway. Exports are atomic (temporary name, then rename).
@@ -22,16 +24,16 @@ import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from multitask.config import Serve
 from multitask.errors import PackagingError
+from multitask.records import BENTO_MODEL_NAME, MODEL_META_FILE, PackagedModel
 
 DEFAULT_HOME_DIR = ".bentoml"
-MODEL_NAME = "multitask-model"  # the BentoML model name the service looks for by default
 TAG_PREFIX = "__tag__:"
 
 
@@ -77,24 +79,21 @@ def _run_bentoml(
 
 
 def store_model(
-    model_dir: str | Path,
-    name: str = MODEL_NAME,
-    labels: Mapping[str, Any] | None = None,
-    metadata: Mapping[str, Any] | None = None,
+    model_dir: str | Path, packaged: PackagedModel, name: str = BENTO_MODEL_NAME
 ) -> str:
     """Copy a saved model folder into the BentoML model store; return its tag ``name:version``.
 
-    `labels` are short strings (registered name, version, run id, scenario); `metadata` holds
-    structured data (metrics, label sets, serve settings). Runs in this process.
+    The `packaged` record becomes the model's metadata (read back by the service) and its short
+    labels (registered name, version, run id, scenario). Runs in this process.
     """
     model_dir = Path(model_dir)
-    if not (model_dir / "multitask.json").is_file():
-        raise PackagingError(f"not a model folder: {model_dir / 'multitask.json'} is missing")
+    if not (model_dir / MODEL_META_FILE).is_file():
+        raise PackagingError(f"not a model folder: {model_dir / MODEL_META_FILE} is missing")
     home = bentoml_home()
     import bentoml
 
-    str_labels = {str(k): str(v) for k, v in (labels or {}).items()}
-    with bentoml.models.create(name, labels=str_labels, metadata=dict(metadata or {})) as bm:
+    labels, metadata = packaged.bento_labels(), packaged.model_dump(mode="json")
+    with bentoml.models.create(name, labels=labels, metadata=metadata) as bm:
         shutil.copytree(model_dir, bm.path, dirs_exist_ok=True)
         tag = str(bm.tag)
     stored = Path(bentoml.models.get(tag).path).resolve()  # bm.path was a temporary folder
@@ -108,14 +107,15 @@ def store_model(
 
 def build_bento(
     model_tag: str,
+    serve: Serve,
     build_dir: str | Path = ".",
     bentofile: str = "bentofile.yaml",
     home: str | Path | None = None,
 ) -> str:
-    """``bentoml build`` pinned to `model_tag`; return the bento tag ``name:version``."""
+    """``bentoml build`` pinned to `model_tag` and `serve`; return the bento tag (name:version)."""
     build_dir = Path(build_dir).resolve()
     args = ["build", str(build_dir), "-f", str(build_dir / bentofile), "-o", "tag"]
-    args += ["--arg", f"model_tag={model_tag}"]
+    args += ["--arg", f"model_tag={model_tag}", "--arg", f"serve={serve.model_dump_json()}"]
     out = _run_bentoml(args, bentoml_home(home), cwd=build_dir, src=build_dir / "src")
     for line in reversed(out.splitlines()):
         if line.strip().startswith(TAG_PREFIX):

@@ -26,10 +26,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from multitask.config import TASKS, Scenario, Train
-from multitask.distributed import rank_and_world, shard, sum_gradients, sum_scalars
-from multitask.evaluation import label_indices, split_metrics
-from multitask.model import MultiTaskSentenceTransformer, pad_batch
-from multitask.scenarios import (
+from multitask.model.network import MultiTaskSentenceTransformer, pad_batch
+from multitask.training.distributed import rank_and_world, shard, sum_gradients, sum_scalars
+from multitask.training.evaluation import label_indices, split_metrics
+from multitask.training.scenarios import (
     apply_phase,
     count_parameters,
     encoder_trains,

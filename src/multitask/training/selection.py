@@ -7,7 +7,6 @@ never depends on file order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pandas as pd
 
 from multitask.config import TASKS
 from multitask.errors import DataError
+from multitask.records import METRICS_FILE, TRAIN_RUN_FILE, Metrics, TrainRun
 
 REPORT_COLUMNS = [
     "val/f1_mean",
@@ -28,20 +28,17 @@ REPORT_COLUMNS = [
 ]
 
 
-def read_scenario_results(scenarios: list[str], root: Path = Path(".")) -> dict[str, dict]:
-    """metrics.json + run.json of every scenario, merged; DataError names a missing file."""
+def read_scenario_results(
+    scenarios: list[str], eval_dir: Path, models_dir: Path
+) -> dict[str, dict[str, Any]]:
+    """Each scenario's metrics.json (under `eval_dir`) and run.json (under `models_dir`),
+    merged into one flat dict; DataError names a missing or malformed file."""
     results: dict[str, dict[str, Any]] = {}
     for name in scenarios:
-        merged: dict[str, Any] = {}
-        for path in (
-            root / "reports/eval" / name / "metrics.json",
-            root / "models" / name / "run.json",
-        ):
-            try:
-                merged.update(json.loads(path.read_text()))
-            except FileNotFoundError:
-                raise DataError(f"{path} is missing: run `dvc repro` for {name} first") from None
-        results[name] = merged
+        hint = f"run `dvc repro` for {name} first"
+        metrics = Metrics.read(eval_dir / name / METRICS_FILE, hint=hint)
+        run = TrainRun.read(models_dir / name / TRAIN_RUN_FILE, hint=hint)
+        results[name] = {**metrics.values, **run.model_dump()}
     return results
 
 

@@ -2,13 +2,15 @@
 
 The copy holds the git-tracked files plus the working tree's changes, a tiny random backbone,
 and params shrunk for speed (few rows, 1 epoch); it has its own MLflow store and BentoML home.
-Used by CI (`make pipeline-tiny`) and the integration tests.
+Used by CI (`make pipeline-tiny`: `python -m harness.tiny_pipeline`), the integration tests
+and the benchmarks.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,7 +20,6 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 TINY = {
     "generate": {"rows": 480},
@@ -48,7 +49,7 @@ def copy_repo(dst: Path) -> None:
 
 
 def tiny_params(work: Path, overrides: dict | None = None) -> None:
-    from multitask.tiny import make_tiny_backbone
+    from harness.tiny import make_tiny_backbone
 
     params = yaml.safe_load((work / "params.yaml").read_text())
     backbone = make_tiny_backbone(work / ".tiny-backbone")
@@ -77,6 +78,15 @@ def prepare(work: Path, overrides: dict | None = None) -> dict[str, str]:
     (work / ".gitignore").open("a").write("/.tiny-backbone/\n")
     tiny_params(work, overrides)
     return pipeline_env(work)
+
+
+def stage_command(work: Path, stage: str) -> list[str]:
+    """The command dvc.yaml runs for `stage` (e.g. ``train@full_finetune``), as an argv with this
+    interpreter: tests that start a stage by hand use exactly dvc.yaml's paths."""
+    name, _, key = stage.partition("@")
+    spec = yaml.safe_load((work / "dvc.yaml").read_text())["stages"][name]
+    argv = shlex.split(spec.get("do", spec)["cmd"].replace("${key}", key))
+    return [sys.executable if argv[0] == "python" else argv[0], *argv[1:]]
 
 
 def main() -> int:
