@@ -16,7 +16,7 @@ import pandas as pd
 from multitask import tracking
 from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import TASKS, load_params
-from multitask.data import read_splits, read_table
+from multitask.data.tables import read_splits, read_table
 from multitask.evaluation import evaluate_table
 from multitask.io import atomic_dir
 from multitask.model import MultiTaskSentenceTransformer

@@ -6,7 +6,7 @@ import logging
 
 from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
-from multitask.data import SPLITS, load_source, split_path, stratified_split, write_table
+from multitask.data.tables import SPLITS, load_source, split_path, stratified_split, write_table
 
 log = logging.getLogger("generate")
 

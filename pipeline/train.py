@@ -15,7 +15,7 @@ from pathlib import Path
 from multitask import tracking
 from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
-from multitask.data import SPLITS, read_splits, split_path
+from multitask.data.tables import SPLITS, read_splits, split_path
 from multitask.distributed import (
     init_from_env,
     is_main,

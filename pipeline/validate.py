@@ -12,9 +12,9 @@ import pandas as pd
 
 from multitask.cli_support import run_main, setup_logging, stage_parser
 from multitask.config import load_params
-from multitask.data import read_splits, write_table
+from multitask.data.tables import read_splits, write_table
+from multitask.data.validation import DataValidationError, validate_frame
 from multitask.io import atomic_write_json
-from multitask.validation import DataValidationError, validate_frame
 
 log = logging.getLogger("validate")
 

@@ -15,10 +15,10 @@ FIT = """
 import sys
 from safetensors.torch import save_file
 from multitask.config import load_params
-from multitask.data import stratified_split
+from multitask.data.tables import stratified_split
 from multitask.distributed import init_from_env, is_main, shutdown
 from multitask.model import MultiTaskSentenceTransformer
-from multitask.synthetic import generate_synthetic
+from multitask.data.synthetic.generator import generate_synthetic
 
 backbone, params_path, out = sys.argv[1:4]
 init_from_env()

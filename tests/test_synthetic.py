@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from multitask.synthetic import (
+from multitask.data.synthetic.generator import (
     DEFAULT_SENTIMENTS,
     DEFAULT_TOPICS,
     MAX_WORDS,

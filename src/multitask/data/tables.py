@@ -51,7 +51,7 @@ def read_splits(data_dir: str | Path) -> dict[str, pd.DataFrame]:
 def load_source(cfg: Generate, labels: Labels) -> pd.DataFrame:
     """Raw labelled sentences: the synthetic generator, or the user's CSV (text,topic,sentiment)."""
     if cfg.source == "synthetic":
-        from multitask.synthetic import generate_synthetic
+        from multitask.data.synthetic.generator import generate_synthetic
 
         return generate_synthetic(
             rows=cfg.rows,
