@@ -117,6 +117,12 @@ def test_broken_file_is_named(vocab_copy: Path, file: str, old: str, new: str, n
         read_vocabulary(vocab_copy)
 
 
+def test_missing_folder_is_named(vocab_copy: Path) -> None:
+    shutil.rmtree(vocab_copy / "sentiments")
+    with pytest.raises(DataError, match="vocabulary/sentiments: no such folder"):
+        read_vocabulary(vocab_copy)
+
+
 def test_empty_list_is_refused(vocab_copy: Path) -> None:
     path = vocab_copy / "topics" / "technology.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))

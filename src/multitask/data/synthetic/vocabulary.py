@@ -160,6 +160,8 @@ def _load(cls: type, path: Traversable, where: str, sentiments: tuple[str, ...] 
 
 def _label_files(root: Traversable, folder: str) -> dict[str, Traversable]:
     """The ``<label>.yaml`` files of ``root/folder``, by label, sorted by name (the draw order)."""
+    if not (root / folder).is_dir():
+        raise DataError(f"vocabulary/{folder}: no such folder in {root}")
     files = {
         p.name.removesuffix(".yaml"): p
         for p in (root / folder).iterdir()
