@@ -203,7 +203,7 @@ def reference_child(csv: str, backbone: str) -> None:
     from bench_train import fresh_model, reference_loop
 
     from multitask.config import load_params
-    from multitask.data import read_table
+    from multitask.data.tables import read_table
 
     cfg = load_params(ROOT / "params.yaml").train
     df = read_table(csv)

@@ -37,7 +37,7 @@ from common import (
 def load_data(n_train: int, n_val: int) -> tuple[Any, Any]:
     """(train, val) frames from the pipeline's generator and split, cut to the sizes asked."""
     from multitask.config import load_params
-    from multitask.data import load_source, stratified_split
+    from multitask.data.splitting import load_source, stratified_split
 
     params = load_params(ROOT / "params.yaml")
     splits = params.generate.splits

@@ -138,7 +138,7 @@ def bench_texts(n: int, seed: int = 7, long_fraction: float = 0.1) -> list[str]:
     """
     import random
 
-    from multitask.synthetic import generate_synthetic
+    from multitask.data.synthetic.generator import generate_synthetic
 
     n_long = round(n * long_fraction)
     pool = generate_synthetic(n + 8 * n_long + 50, seed)["text"].tolist()

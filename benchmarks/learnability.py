@@ -33,7 +33,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from transformers import AutoModel, AutoTokenizer
 
-from multitask.synthetic import DEFAULT_SENTIMENTS, DEFAULT_TOPICS, generate_synthetic
+from multitask.data.synthetic.generator import (
+    DEFAULT_SENTIMENTS,
+    DEFAULT_TOPICS,
+    generate_synthetic,
+)
 
 NATURAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "natural.csv"
 TASKS = ("topic", "sentiment")

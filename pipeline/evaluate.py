@@ -14,7 +14,7 @@ import pandas as pd
 
 from multitask.config import TASKS, load_params
 from multitask.console import run_main, setup_logging, stage_parser
-from multitask.data import read_splits, read_table
+from multitask.data.tables import read_splits, read_table
 from multitask.io import atomic_dir
 from multitask.model.network import MultiTaskSentenceTransformer
 from multitask.records import METRICS_FILE, MODEL_SUBDIR, TRAIN_RUN_FILE, Metrics, TrainRun

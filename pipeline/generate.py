@@ -1,4 +1,8 @@
-"""DVC stage `generate`: labelled sentences (synthetic or the user's CSV) split into data/*.csv."""
+"""DVC stage `generate`: labelled sentences (synthetic or the user's CSV) split into CSV files.
+
+Writes ``train.csv``, ``val.csv`` and ``test.csv`` into the folder given by ``--out``
+(dvc.yaml passes every path).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,15 @@ import logging
 
 from multitask.config import load_params
 from multitask.console import run_main, setup_logging, stage_parser
-from multitask.data import SPLITS, load_source, split_path, stratified_split, write_table
+from multitask.data.splitting import load_source, stratified_split
+from multitask.data.tables import SPLITS, split_path, write_table
 
 log = logging.getLogger("generate")
 
 
 def main() -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--out", default="data", help="output folder (default: data)")
+    parser.add_argument("--out", required=True, help="output folder for train/val/test.csv")
     args = parser.parse_args()
     setup_logging(args.verbose)
     params = load_params(args.params)

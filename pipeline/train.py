@@ -14,7 +14,7 @@ from pathlib import Path
 
 from multitask.config import load_params
 from multitask.console import run_main, setup_logging, stage_parser
-from multitask.data import SPLITS, read_splits, split_path
+from multitask.data.tables import SPLITS, read_splits, split_path
 from multitask.io import atomic_dir, file_digest
 from multitask.model.device import check_ranks_fit, pick_device
 from multitask.model.network import MultiTaskSentenceTransformer

@@ -1,7 +1,7 @@
-"""DVC stage `validate`: check data/*.csv against the pandera schema; write the report.
+"""DVC stage `validate`: check the train/val/test CSVs against the pandera schema; write the report.
 
 On failure the pipeline stops with a readable summary (column, check, offending rows), and the
-full list of failing rows is written to reports/validation_failures.csv.
+full list of failing rows is written to the ``--failures`` CSV (dvc.yaml passes every path).
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ import pandas as pd
 
 from multitask.config import load_params
 from multitask.console import run_main, setup_logging, stage_parser
-from multitask.data import read_splits, write_table
+from multitask.data.tables import read_splits, write_table
+from multitask.data.validation import DataValidationError, validate_frame
 from multitask.io import atomic_write_json
-from multitask.validation import DataValidationError, validate_frame
 
 log = logging.getLogger("validate")
 
 
 def main() -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--data", default="data", help="folder with train/val/test.csv")
-    parser.add_argument("--report", default="reports/validation.json", help="report path")
+    parser.add_argument("--data", required=True, help="folder with train/val/test.csv")
+    parser.add_argument("--report", required=True, help="validation report (JSON) to write")
+    parser.add_argument("--failures", required=True, help="CSV of failing rows, on failure")
     args = parser.parse_args()
     setup_logging(args.verbose)
     params = load_params(args.params)
@@ -30,8 +31,8 @@ def main() -> None:
     try:
         report = validate_frame(table, params.labels, params.validate_)
     except DataValidationError as err:
-        write_table(err.failures, "reports/validation_failures.csv")
-        log.error("failing rows written to reports/validation_failures.csv")
+        write_table(err.failures, args.failures)
+        log.error("failing rows written to %s", args.failures)
         raise
     atomic_write_json(args.report, report)
     log.info("data valid: %d rows -> %s", report["rows"], args.report)

@@ -45,7 +45,7 @@ def tiny_model(tiny_backbone: Path, labels) -> MultiTaskSentenceTransformer:
 @pytest.fixture(scope="session")
 def small_table(params: Params) -> pd.DataFrame:
     """A few hundred generated rows, split and validated like the pipeline does."""
-    from multitask.data import load_source, stratified_split
+    from multitask.data.splitting import load_source, stratified_split
 
     cfg = params.generate.model_copy(update={"rows": 300})
     return stratified_split(load_source(cfg, params.labels), cfg)

@@ -15,10 +15,10 @@ FIT = """
 import sys
 from safetensors.torch import save_file
 from multitask.config import load_params
-from multitask.data import stratified_split
-from multitask.distributed import init_from_env, is_main, shutdown
+from multitask.data.splitting import stratified_split
+from multitask.training.distributed import init_from_env, is_main, shutdown
 from multitask.model import MultiTaskSentenceTransformer
-from multitask.synthetic import generate_synthetic
+from multitask.data.synthetic.generator import generate_synthetic
 
 backbone, params_path, out = sys.argv[1:4]
 init_from_env()
@@ -28,7 +28,7 @@ raw = generate_synthetic(240, 3, labels["topic"], labels["sentiment"])
 table = stratified_split(raw, params.generate)
 cfg = params.train.model_copy(update={"epochs": 1, "batch_size": 16, "lr_encoder": 1e-3})
 model = MultiTaskSentenceTransformer.from_backbone(backbone, labels, dropout=0.0, seed=0)
-from multitask.training import fit
+from multitask.training.loop import fit
 fit(model, table[table.split == "train"], table[table.split == "val"], cfg,
     params.train.scenario("full_finetune"))
 if is_main():

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from multitask.config import load_params
-from multitask.data import COLUMNS, SPLITS, write_table
+from multitask.data.tables import COLUMNS, SPLITS, write_table
 from multitask.errors import ModelLoadError
 from multitask.model.network import MultiTaskSentenceTransformer
 from tests.conftest import ROOT

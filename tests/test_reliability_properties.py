@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from multitask.config import Labels, Params, Validate, parse_params
-from multitask.data import COLUMNS, SPLITS, read_table
+from multitask.data.tables import COLUMNS, SPLITS, read_table
+from multitask.data.validation import DataValidationError, validate_frame
 from multitask.errors import ConfigError, DataError
-from multitask.validation import DataValidationError, validate_frame
 from tests.conftest import ROOT
 
 RAW: dict[str, Any] = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -1,11 +1,13 @@
 """The synthetic sentence generator and the hand-written natural set it is checked against.
 
-Fast: no model. Learnability (does a frozen-embedding classifier trained on synthetic rows score
-well on natural.csv?) is measured by benchmarks/learnability.py, not here.
+The data `generate` writes for the default params is pinned by digest. Fast: no model.
+Learnability (does a frozen-embedding classifier trained on synthetic rows score well on
+natural.csv?) is measured by benchmarks/learnability.py, not here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from itertools import product
 from pathlib import Path
@@ -13,15 +15,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from multitask.synthetic import (
+from multitask.config import Generate, Labels
+from multitask.data.splitting import load_source, stratified_split
+from multitask.data.synthetic.generator import (
     DEFAULT_SENTIMENTS,
     DEFAULT_TOPICS,
     MAX_WORDS,
     MIN_WORDS,
-    NEGATION_RE,
-    TOPICS,
     generate_synthetic,
 )
+from multitask.data.synthetic.grammar import NEGATION_RE
+from multitask.data.synthetic.vocabulary import load_vocabulary
+from multitask.data.tables import SPLITS, split_path, write_table
 
 NATURAL = Path(__file__).parent / "data" / "natural.csv"
 
@@ -144,8 +149,9 @@ def test_negation_appears_at_roughly_the_rate(rate: float) -> None:
 def mentions_other_topic(df: pd.DataFrame) -> pd.Series:
     """Per row: does the text name a distractor phrase of a topic other than its label?"""
     out = pd.Series(False, index=df.index)
-    for topic in TOPICS:
-        others = [re.escape(m) for t, v in TOPICS.items() if t != topic for m in v.mentions]
+    topics = load_vocabulary().topics
+    for topic in topics:
+        others = [re.escape(m) for t, v in topics.items() if t != topic for m in v.mentions]
         rows = df["topic"] == topic
         out[rows] = df.loc[rows, "text"].str.contains("|".join(others))
     return out
@@ -167,3 +173,44 @@ def test_natural_set_is_well_formed(big: pd.DataFrame) -> None:
     assert len(counts) == 12 and counts.min() >= 8, counts.to_dict()
     norm = lambda s: s.str.lower().str.strip()  # noqa: E731
     assert not set(norm(nat["text"])) & set(norm(big["text"])), "natural text seen in synthetic"
+
+
+# sha256 of the files `generate` writes for the default params (below), recorded before the
+# vocabulary moved from Python into YAML files; the move kept them byte for byte. Any edit of the
+# vocabulary, the grammar, the slots or the split changes them: update them in the same commit,
+# on purpose, and re-run the pipeline (`dvc repro` sees the change through the stage's deps).
+DEFAULT_DIGESTS = {
+    "train": "a8f39db04e8c110d76c660413a9e65193a988136aee3f229d6fde47ee541a855",
+    "val": "95fb212b1c743755e025c117dafe454ede007cac4c130ffe1300df136a30d4d9",
+    "test": "2730ca6cc252a829317a302f7ed78f06ee7b038fba0e4e8b7a5d7928d752467f",
+}
+# A reduced label set in a non-vocabulary order, every row with a distractor and half negated:
+# guards the draw order of topics (distractors pick among all vocabulary topics, in file order).
+SUBSET_DIGEST = "50b2cfe2e859401e5dede89a40059c00efce2fc5fa4550c62d689c873078e8dc"
+
+
+def test_default_generate_output_is_pinned(tmp_path: Path) -> None:
+    cfg = Generate.model_validate(
+        {
+            "source": "synthetic",
+            "seed": 42,
+            "rows": 4000,
+            "splits": {"train": 0.7, "val": 0.15, "test": 0.15},
+            "label_noise": 0.02,
+            "negation_rate": 0.25,
+            "distractor_rate": 0.2,
+        }
+    )
+    labels = Labels(topic=list(DEFAULT_TOPICS), sentiment=list(DEFAULT_SENTIMENTS))
+    table = stratified_split(load_source(cfg, labels), cfg)
+    digests = {}
+    for split in SPLITS:
+        write_table(table[table["split"] == split], split_path(tmp_path, split))
+        digests[split] = hashlib.sha256(split_path(tmp_path, split).read_bytes()).hexdigest()
+    assert digests == DEFAULT_DIGESTS
+
+
+def test_subset_output_is_pinned() -> None:
+    df = gen(500, seed=9, topics=["health", "sports"], distractor_rate=1.0, negation_rate=0.5)
+    digest = hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
+    assert digest == SUBSET_DIGEST

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from multitask.validation import DataValidationError, validate_frame
+from multitask.data.validation import DataValidationError, validate_frame
 
 
 def _fails(df, params) -> DataValidationError:

@@ -14,7 +14,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from multitask.config import TASKS, Labels, Validate
-from multitask.data import SPLITS
+from multitask.data.tables import SPLITS
 from multitask.errors import DataError
 
 MAX_EXAMPLES = 5

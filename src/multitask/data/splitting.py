@@ -1,57 +1,23 @@
-"""Labelled sentence tables: load the source (synthetic or a user CSV), split, read and write.
-
-Every table has the columns ``id, text, topic, sentiment, split``; splits are stored as one CSV
-per split under ``data/`` (``train.csv``, ``val.csv``, ``test.csv``).
+"""Where a table comes from: the synthetic generator or the user's CSV, deduplicated and split
+train/val/test, stratified on the (topic, sentiment) pair. Used by the `generate` stage only.
 """
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from multitask.config import Generate, Labels
+from multitask.data.tables import COLUMNS, SPLITS, read_table
 from multitask.errors import DataError
-from multitask.io import atomic_path
-
-COLUMNS = ["id", "text", "topic", "sentiment", "split"]
-SPLITS = ("train", "val", "test")
-
-
-def split_path(data_dir: str | Path, split: str) -> Path:
-    return Path(data_dir) / f"{split}.csv"
-
-
-def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a CSV as strings, checking the expected columns are present."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data file not found: {path}")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise DataError(f"cannot parse {path}: {err}") from None
-    missing = [c for c in (columns or []) if c not in df.columns]
-    if missing:
-        raise DataError(f"{path} lacks column(s) {missing}; has {list(df.columns)}")
-    return df
-
-
-def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
-
-
-def read_splits(data_dir: str | Path) -> dict[str, pd.DataFrame]:
-    return {s: read_table(split_path(data_dir, s), COLUMNS) for s in SPLITS}
 
 
 def load_source(cfg: Generate, labels: Labels) -> pd.DataFrame:
     """Raw labelled sentences: the synthetic generator, or the user's CSV (text,topic,sentiment)."""
     if cfg.source == "synthetic":
-        from multitask.synthetic import generate_synthetic
+        from multitask.data.synthetic.generator import generate_synthetic
 
         return generate_synthetic(
             rows=cfg.rows,
