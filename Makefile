@@ -27,7 +27,7 @@ setup: $(STAMP)  ## create .venv and install the project
 
 pipeline: setup  ## the full pipeline: dvc repro (generate ... package)
 	@git rev-parse --git-dir >/dev/null 2>&1 || git init -q
-	MULTITASK_PIPELINE_ID=$$(date -u +%Y%m%d-%H%M%S) $(BIN)/dvc repro
+	$(BIN)/dvc repro
 
 pipeline-tiny: setup  ## the same pipeline on a tiny random backbone, in a temp copy; bento -> dist/
 	$(BIN)/python scripts/tiny_pipeline.py --bento-out dist/multitask.bento

@@ -17,8 +17,6 @@ import logging
 import os
 import re
 import subprocess
-import time
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -113,10 +111,10 @@ def git_commit() -> str:
 
 
 def pipeline_id() -> str:
-    """Shared by the runs of one pipeline execution (the Makefile exports it); else a fresh id."""
-    return os.environ.get("MULTITASK_PIPELINE_ID") or (
-        time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    )
+    """Shared by the runs of one pipeline execution: one `dvc` process (multitask.execution)."""
+    from multitask.execution import pipeline_id as execution_id
+
+    return execution_id()
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
