@@ -47,7 +47,8 @@ test: setup lint  ## lint + the whole test suite (unit, slow, integration)
 test-fast: setup  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow and not integration and not docker"
 
-ui: setup  ## MLflow UI on 127.0.0.1:5000 against the project's store
+ui: setup  ## MLflow UI on 127.0.0.1:5000; first prints the compare URL of the workspace's runs
+	@$(BIN)/python -m multitask.compare_view --port $${PORT:-5000}
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui \
 	  --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
 	  --host 127.0.0.1 --port $${PORT:-5000} --workers 1

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_TAG = "scenario"
 PIPELINE_TAG = "pipeline_id"
+# Marks the experiment as model training (not GenAI) for MLflow 3's UI. It does not flip the UI's
+# "GenAI / Model training" switch (a saved browser choice): `make ui` prints the compare URL.
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def _fast_fail_env() -> None:
@@ -93,9 +96,12 @@ def ensure_experiment(name: str, root: Path | None = None) -> str:
         location = None
         if not os.environ.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://")):
             location = ((root or Path.cwd()).resolve() / "mlartifacts").as_uri()
-        exp_id = mlflow.create_experiment(name, artifact_location=location)
+        exp_id = mlflow.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
     else:
         exp_id = exp.experiment_id
+        for key, value in EXPERIMENT_TAGS.items():  # stores created before the tag existed
+            if exp.tags.get(key) != value:
+                mlflow.MlflowClient().set_experiment_tag(exp_id, key, value)
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
 
