@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: setup pipeline pipeline-tiny test test-fast lint format ui serve docker-smoke bench clean \
-	team-server team-server-stop test-scale
+	readme team-server team-server-stop test-scale
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -63,6 +63,9 @@ docker-smoke: setup  ## build the serving image and check it answers (needs root
 
 bench: setup  ## benchmarks (QUICK=1 for a short run)
 	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)
+
+readme: setup  ## rewrite the README's result and benchmark tables from the reports
+	$(BIN)/python scripts/readme_tables.py
 
 team-server: setup  ## team MLflow server (PostgreSQL + local S3 + MLflow) on 127.0.0.1
 	bash scripts/team/server.sh start
