@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: setup pipeline pipeline-tiny test test-fast lint format ui serve docker-smoke bench clean \
-	team-server team-server-stop test-scale
+	readme team-server team-server-stop test-scale
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,7 +27,7 @@ setup: $(STAMP)  ## create .venv and install the project
 
 pipeline: setup  ## the full pipeline: dvc repro (generate ... package)
 	@git rev-parse --git-dir >/dev/null 2>&1 || git init -q
-	MULTITASK_PIPELINE_ID=$$(date -u +%Y%m%d-%H%M%S) $(BIN)/dvc repro
+	$(BIN)/dvc repro
 
 pipeline-tiny: setup  ## the same pipeline on a tiny random backbone, in a temp copy; bento -> dist/
 	$(BIN)/python -m harness.tiny_pipeline --bento-out dist/multitask.bento
@@ -47,10 +47,8 @@ test: setup lint  ## lint + the whole test suite (unit, slow, integration)
 test-fast: setup  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow and not integration and not docker"
 
-ui: setup  ## MLflow UI on 127.0.0.1:5000 against the project's store
-	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui \
-	  --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
-	  --host 127.0.0.1 --port $${PORT:-5000} --workers 1
+ui: setup  ## MLflow UI on 127.0.0.1:5000; first prints the compare URL of the workspace's runs
+	$(BIN)/multitask ui --port $${PORT:-5000}
 
 serve: setup  ## serve the packaged bento on 127.0.0.1:3000
 	$(BIN)/bentoml import dist/multitask.bento >/dev/null 2>&1 || true
@@ -62,6 +60,9 @@ docker-smoke: setup  ## build the serving image and check it answers (needs root
 
 bench: setup  ## benchmarks (QUICK=1 for a short run)
 	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)
+
+readme: setup  ## rewrite the README's result and benchmark tables from the reports
+	$(BIN)/python scripts/readme_tables.py
 
 team-server: setup  ## team MLflow server (PostgreSQL + local S3 + MLflow) on 127.0.0.1
 	bash scripts/team/server.sh start

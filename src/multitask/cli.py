@@ -68,11 +68,21 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def ui_banner(port: int, params: Path, models: Path) -> str:
+    """What `multitask ui` prints first: the store, and the compare view of the workspace's runs."""
+    from multitask.tracking.compare import current_runs, describe
+    from multitask.tracking.store import redact, tracking_uri
+
+    runs, missing = current_runs(params, models)
+    base = f"http://127.0.0.1:{port}"
+    return f"Tracking store: {redact(tracking_uri())}\n" + describe(base, runs, missing)
+
+
 def ui(args: argparse.Namespace) -> int:
     from multitask.tracking.store import tracking_uri
 
     uri = tracking_uri()
-    print(f"MLflow UI for {uri} at http://127.0.0.1:{args.port}", file=sys.stderr)
+    print(ui_banner(args.port, args.params, args.models), flush=True)
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     cmd += ["--host", "127.0.0.1", "--port", str(args.port), "--workers", "1"]
@@ -97,8 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default="params.yaml", help="where register.model_name is read")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     p.set_defaults(func=predict)
-    u = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 against the project store")
+    u = sub.add_parser(
+        "ui",
+        help="print the compare view of the workspace's runs, then start the MLflow UI on "
+        "127.0.0.1 against the project store",
+    )
     u.add_argument("--port", type=int, default=5000)
+    u.add_argument("--params", type=Path, default=Path("params.yaml"), help="lists the scenarios")
+    u.add_argument("--models", type=Path, default=Path("models"), help="train outputs (run.json)")
     u.set_defaults(func=ui)
     return parser
 

@@ -15,8 +15,6 @@ import logging
 import os
 import re
 import subprocess
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,9 @@ log = logging.getLogger(__name__)
 
 SCENARIO_TAG = "scenario"
 PIPELINE_TAG = "pipeline_id"
+# Marks the experiment as model training (not GenAI) for MLflow 3's UI. It does not flip the UI's
+# "GenAI / Model training" switch (a saved browser choice): `multitask ui` prints the compare URL.
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def _fast_fail_env() -> None:
@@ -92,9 +93,12 @@ def ensure_experiment(name: str, root: Path | None = None) -> str:
         location = None
         if not os.environ.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://")):
             location = ((root or Path.cwd()).resolve() / "mlartifacts").as_uri()
-        exp_id = mlflow.create_experiment(name, artifact_location=location)
+        exp_id = mlflow.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
     else:
         exp_id = exp.experiment_id
+        for key, value in EXPERIMENT_TAGS.items():  # stores created before the tag existed
+            if exp.tags.get(key) != value:
+                mlflow.MlflowClient().set_experiment_tag(exp_id, key, value)
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
 
@@ -110,10 +114,10 @@ def git_commit() -> str:
 
 
 def pipeline_id() -> str:
-    """Shared by the runs of one pipeline execution (the Makefile exports it); else a fresh id."""
-    return os.environ.get("MULTITASK_PIPELINE_ID") or (
-        time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    )
+    """Shared by the runs of one pipeline execution: one `dvc` process (see `execution`)."""
+    from multitask.tracking.execution import pipeline_id as execution_id
+
+    return execution_id()
 
 
 @shield
