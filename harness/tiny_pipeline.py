@@ -66,6 +66,7 @@ def pipeline_env(work: Path) -> dict[str, str]:
         DVC_NO_ANALYTICS="1",
         HF_HUB_OFFLINE="1",
         MULTITASK_PIPELINE_ID="tiny",
+        PYTHONFAULTHANDLER="1",  # a native crash in a stage prints its Python stack
         PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
     )
     return env

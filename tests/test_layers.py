@@ -198,3 +198,16 @@ def test_the_bento_packs_exactly_what_the_service_imports() -> None:
     assert not packed - needed, f"packed, never imported: {sorted(packed - needed)}"
     for path in packed:
         assert room(module_name(path)) not in {"training", "tracking", "data"}, path
+
+
+# -- small rooms -----------------------------------------------------------------------------
+MAX_LINES = 400
+MAX_SERVICE_LINES = 200
+
+
+def test_every_module_is_small() -> None:
+    sizes = {f: len(f.read_text().splitlines()) for f in package_files()}
+    big = {str(f.relative_to(ROOT)): n for f, n in sizes.items() if n >= MAX_LINES}
+    assert not big, f"modules of {MAX_LINES}+ lines: {big}"
+    service = module_file("multitask.serving.service")
+    assert sizes[service] < MAX_SERVICE_LINES, f"the service module has {sizes[service]} lines"

@@ -159,6 +159,10 @@ def test_bento_export_import_roundtrip(served: Served) -> None:
     assert (src / "multitask" / "serving" / "service.py").is_file()
     assert not (src / "src").exists()
     assert not any(p.name == ".bentoml" for p in src.rglob("*")), "store swept into the bento"
+    packed = {p.relative_to(src).parts[:2] for p in src.rglob("*.py")}
+    for room in ("training", "tracking", "data"):  # what serving never imports stays out
+        assert ("multitask", room) not in packed, f"the bento packs multitask/{room}"
+    assert not any(p[0] == "harness" for p in packed)
     assert import_bento(served.bento_file, home=served.home) == served.bento_tag  # idempotent
 
 

@@ -8,7 +8,7 @@ import torch
 
 from multitask.config import Phase, Scenario
 from multitask.training.loop import fit, length_bucketed_batches, warmup_linear
-from multitask.training.scenarios import apply_phase, encoder_blocks, parameter_groups
+from multitask.training.scenarios import apply_phase, parameter_groups
 
 
 def _snapshot(model):
@@ -64,7 +64,7 @@ def test_frozen_parameters_get_no_grad_and_no_optimizer_state(tiny_model, params
 def test_gradual_unfreeze_lowers_rates_going_down(tiny_model, params, cfg):
     scenario = params.train.scenario("gradual_unfreeze")
     groups = {g.name: g.lr for g in parameter_groups(tiny_model, cfg, scenario)}
-    depth = len(encoder_blocks(tiny_model.encoder))
+    depth = sum(name.startswith("encoder_") for name in tiny_model.parameter_blocks())
     assert depth == 3  # 2 layers + embeddings
     rates = [groups[f"encoder_{d}"] for d in range(depth)]
     assert rates == sorted(rates, reverse=True) and rates[0] == cfg.lr_encoder

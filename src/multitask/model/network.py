@@ -45,6 +45,13 @@ def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, 
     return torch.from_numpy(input_ids), torch.from_numpy(mask)
 
 
+def _layer_list(module: nn.Module) -> nn.ModuleList | None:
+    """The transformer's stack of layers (`layer` in BERT, `layers` in others), if `module` holds
+    one."""
+    found = getattr(module, "layer", None) or getattr(module, "layers", None)
+    return found if isinstance(found, nn.ModuleList) and len(found) > 0 else None
+
+
 class MultiTaskSentenceTransformer(nn.Module):
     """Shared encoder + masked mean pooling + one linear head per task."""
 
@@ -87,6 +94,24 @@ class MultiTaskSentenceTransformer(nn.Module):
         encoder = AutoModel.from_pretrained(path)
         torch.manual_seed(seed)
         return cls(encoder, tokenizer, labels, max_length=max_length, dropout=dropout)
+
+    def parameter_blocks(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters in named blocks, the units freezing scenarios train or freeze:
+        ``head_<task>``, then ``encoder_0`` (the top transformer layer) ... ``encoder_<L>`` (the
+        embeddings and anything else below the layers). An encoder without a recognisable
+        layer list is one block."""
+        blocks = {f"head_{t}": list(self.heads[t].parameters()) for t in TASKS}
+        layers = next((m for m in map(_layer_list, self.encoder.modules()) if m), None)
+        if layers is None:
+            blocks["encoder_0"] = list(self.encoder.parameters())
+            return blocks
+        in_layers = {id(p) for p in layers.parameters()}
+        for depth, layer in enumerate(reversed(layers)):
+            blocks[f"encoder_{depth}"] = list(layer.parameters())
+        rest = [p for p in self.encoder.parameters() if id(p) not in in_layers]
+        if rest:
+            blocks[f"encoder_{len(layers)}"] = rest
+        return blocks
 
     @property
     def device(self) -> torch.device:

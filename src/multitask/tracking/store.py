@@ -138,13 +138,27 @@ def close_orphans(experiment_id: str, scenario: str) -> int:
 
 @contextlib.contextmanager
 def run_scope(run_id: str | None = None, **start_kwargs: Any) -> Iterator[Any]:
-    """Start (or resume) a run; end it FINISHED, FAILED on error, KILLED on Ctrl-C/SIGTERM."""
+    """Start (or resume) a run; end it FINISHED, FAILED on error, KILLED on Ctrl-C/SIGTERM.
+
+    Resuming a run the store does not hold (a run.json from another store) is a TrackingError.
+    """
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     status = "FAILED"
     try:
         with shielded():  # a stop that arrives here is raised after the run has started
-            run = mlflow.start_run(run_id=run_id, **start_kwargs)
+            try:
+                run = mlflow.start_run(run_id=run_id, **start_kwargs)
+            except MlflowException as err:
+                if run_id is None or err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+                raise TrackingError(
+                    f"MLflow run {run_id} is not in {redact(mlflow.get_tracking_uri())}: its "
+                    "outputs were made against another tracking store; re-run the stages that "
+                    "made them (e.g. dvc repro -f train@<scenario>) or point "
+                    "MLFLOW_TRACKING_URI at that store"
+                ) from None
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:

@@ -17,7 +17,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +55,17 @@ class Encoded:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+@dataclass
+class BestEpoch:
+    """The best epoch so far: its score, index, metrics row and a snapshot of the parameters
+    that have been trainable so far (the rest still hold their initial values)."""
+
+    score: float
+    epoch: int
+    row: dict[str, float]
+    weights: dict[str, torch.Tensor]
 
 
 @dataclass
@@ -159,7 +169,7 @@ def fit(
     weights = dict(cfg.loss_weights)
     cache: dict[str, torch.Tensor] = {}  # embeddings valid while the encoder is unchanged
     history: list[dict[str, float]] = []
-    best: tuple[float, int, dict[str, Any], dict[str, float]] | None = None
+    best: BestEpoch | None = None
     # The best epoch's snapshot holds only parameters that have been trainable so far (the rest
     # still have their initial values); one unfrozen after the best epoch is added, unchanged,
     # just before it first trains, so restoring the snapshot restores the whole model.
@@ -173,7 +183,7 @@ def fit(
             if param.requires_grad and name not in touched:
                 touched.add(name)
                 if best is not None:
-                    best[2][name] = param.detach().clone()
+                    best.weights[name] = param.detach().clone()
         counts = count_parameters(model)
         # Report the most the scenario ever trains (gradual unfreezing grows over epochs).
         if counts["params_trainable"] >= param_counts.get("params_trainable", -1):
@@ -242,22 +252,23 @@ def fit(
         if on_epoch is not None:
             on_epoch(epoch, row)
         score = row[cfg.select_metric]
-        if best is None or score > best[0]:
+        if best is None or score > best.score:
             params = dict(model.named_parameters())
-            best = (score, epoch, {n: params[n].detach().clone() for n in touched}, row)
+            snapshot = {n: params[n].detach().clone() for n in touched}
+            best = BestEpoch(score, epoch, row, snapshot)
 
     assert best is not None
     with torch.no_grad():
         for name, param in model.named_parameters():
-            if name in best[2]:
-                param.copy_(best[2][name])
+            if name in best.weights:
+                param.copy_(best.weights[name])
     for p in model.parameters():
         p.requires_grad_(False)
     model.eval()
     return TrainResult(
         history=history,
-        best_epoch=best[1],
-        best_metrics=best[3],
+        best_epoch=best.epoch,
+        best_metrics=best.row,
         seconds=time.perf_counter() - started,
         param_counts=param_counts,
     )

@@ -1,7 +1,8 @@
 """Freezing scenarios as data: which parameter groups train in an epoch, at which rate.
 
-The model's parameters are split into named groups: ``head_topic``, ``head_sentiment`` and
-``encoder_0`` (top transformer block) ... ``encoder_<L>`` (the embeddings and anything else below).
+The model names its parameter blocks (`MultiTaskSentenceTransformer.parameter_blocks`):
+``head_topic``, ``head_sentiment`` and ``encoder_0`` (top transformer block) ... ``encoder_<L>``
+(the embeddings and anything else below).
 A `Phase` says which heads train and how many encoder blocks from the top. `apply_phase` sets
 ``requires_grad`` accordingly; the training loop only ever calls it, with no per-scenario code.
 """
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from multitask.config import TASKS, Phase, Scenario, Train
+from multitask.config import Phase, Scenario, Train
+from multitask.model.network import MultiTaskSentenceTransformer
 
 
 @dataclass(frozen=True)
@@ -22,30 +24,19 @@ class ParamGroup:
     lr: float
 
 
-def encoder_blocks(encoder: nn.Module) -> list[list[nn.Parameter]]:
-    """Encoder parameters as blocks from the top layer down; the last block is everything else."""
-    layers = None
-    for module in encoder.modules():
-        candidate = getattr(module, "layer", None) or getattr(module, "layers", None)
-        if isinstance(candidate, nn.ModuleList) and len(candidate) > 0:
-            layers = candidate
-            break
-    if layers is None:  # unknown architecture: treat the whole encoder as one block
-        return [list(encoder.parameters())]
-    in_layers = {id(p) for p in layers.parameters()}
-    blocks = [list(layer.parameters()) for layer in reversed(layers)]
-    rest = [p for p in encoder.parameters() if id(p) not in in_layers]
-    return [*blocks, rest] if rest else blocks
-
-
-def parameter_groups(model: nn.Module, cfg: Train, scenario: Scenario) -> list[ParamGroup]:
-    """Every trainable-able group with its learning rate (lower blocks get decayed rates)."""
-    groups = [
-        ParamGroup(f"head_{t}", list(model.heads[t].parameters()), cfg.lr_head) for t in TASKS
-    ]
-    for depth, params in enumerate(encoder_blocks(model.encoder)):
-        lr = cfg.lr_encoder * scenario.layer_lr_decay**depth
-        groups.append(ParamGroup(f"encoder_{depth}", params, lr))
+def parameter_groups(
+    model: MultiTaskSentenceTransformer, cfg: Train, scenario: Scenario
+) -> list[ParamGroup]:
+    """The model's named parameter blocks with their learning rates: heads at lr_head, encoder
+    block d (0 = top) at lr_encoder x layer_lr_decay**d."""
+    groups = []
+    for name, params in model.parameter_blocks().items():
+        if name.startswith("encoder_"):
+            depth = int(name.removeprefix("encoder_"))
+            lr = cfg.lr_encoder * scenario.layer_lr_decay**depth
+        else:
+            lr = cfg.lr_head
+        groups.append(ParamGroup(name, params, lr))
     return groups
 
 
