@@ -37,14 +37,11 @@ def build_args() -> BuildArgs:
     )
 
 
-def read_packaged(ref: bentoml.models.BentoModel) -> PackagedModel:
-    """The record the package stage stored with the model (ModelLoadError naming the tag)."""
-    stored = ref.stored
-    if stored is None:
-        raise ModelLoadError(f"BentoML model {ref.tag} is not in the store")
-    return PackagedModel.parse(
-        dict(stored.info.metadata), f"BentoML model {ref.tag}", ModelLoadError
-    )
+def read_packaged(model: Any) -> PackagedModel:
+    """The record the package stage stored with `model` (the stored BentoML model the service's
+    `bento_model` attribute resolves to); ModelLoadError naming the tag if it is not one."""
+    source = f"BentoML model {model.tag}"
+    return PackagedModel.parse(dict(model.info.metadata), source, ModelLoadError)
 
 
 def describe(packaged: PackagedModel, model_tag: str, limits: Serve) -> dict[str, Any]:
