@@ -2,7 +2,7 @@
 
 The model folder is written by ``from_backbone(...).save(dir)`` (all-MiniLM-L6-v2, or the tiny
 random backbone with --quick), stored and built into a bento in a fresh BentoML home with the
-params.yaml ``serve`` settings (`multitask.local_server.build_in_store`, as the package stage
+params.yaml ``serve`` settings (`harness.local_server.build_in_store`, as the package stage
 does), then served on a free 127.0.0.1 port in its own process group, stopped at the end.
 
 1. Throughput: single-text POST /predict requests, each text once per run, at concurrency 1, 8
@@ -40,14 +40,16 @@ from common import (
 
 from harness.load import LoadResult, run_load
 from harness.local_server import LocalServer, build_in_store, serve_bento, tree_rss
+from multitask.config import Serve
+from multitask.records import ModelVersion, PackagedModel
 
 MIB = 1024 * 1024
 
 
-def serve_settings() -> dict[str, int]:
+def serve_settings() -> Serve:
     from multitask.config import load_params
 
-    return load_params(ROOT / "params.yaml").serve.model_dump()
+    return load_params(ROOT / "params.yaml").serve
 
 
 def bodies_of(texts: list[str]) -> list[bytes]:
@@ -239,13 +241,18 @@ def run(quick: bool) -> list[Row]:
         tmp = Path(tmp_name)
         path = backbone_path(quick, tmp)
         model_dir = tmp / "model"
-        MultiTaskSentenceTransformer.from_backbone(path, labels(), max_length=128).save(model_dir)
+        model = MultiTaskSentenceTransformer.from_backbone(path, labels(), max_length=128)
+        model.save(model_dir)
         t0 = time.perf_counter()
         serve = serve_settings()
         home = tmp / "bentoml_home"
-        meta = {"label_sets": labels(), "serve": serve}
-        tags = {"registered_name": "benchmark", "version": "0", "scenario": "untrained"}
-        _, bento_tag = build_in_store(model_dir, home, ROOT, tags, meta)
+        packaged = PackagedModel(
+            registered=ModelVersion(name="benchmark", version=0, run_id="", scenario="untrained"),
+            labels=model.labels,
+            dim=model.dim,
+            max_length=model.max_length,
+        )
+        _, bento_tag = build_in_store(model_dir, home, ROOT, packaged, serve)
         log(f"serve: built {bento_tag} in {time.perf_counter() - t0:.1f} s")
         model = MultiTaskSentenceTransformer.load(model_dir).eval()
         model.predict(texts[:8])  # warm-up, as the service does at start
@@ -254,7 +261,7 @@ def run(quick: bool) -> list[Row]:
         with serve_bento(bento_tag, home, tmp) as server:
             log(f"serve: ready on {server.url} after {server.ready_s:.1f} s")
             run_load(f"{server.url}/predict", bodies_of(texts[:16]), 8)  # warm-up
-            rows = throughput_rows(server, model, texts, repeats, serve["max_latency_ms"])
+            rows = throughput_rows(server, model, texts, repeats, serve.max_latency_ms)
             server_peak, server_single = server.rss.peak_total, server.rss.peak_single
             rows += overload_rows(server, texts, quick)
 

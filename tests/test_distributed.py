@@ -17,7 +17,8 @@ from safetensors.torch import save_file
 from multitask.config import load_params
 from multitask.data.splitting import stratified_split
 from multitask.training.distributed import init_from_env, is_main, shutdown
-from multitask.model import MultiTaskSentenceTransformer
+from multitask.model.device import pick_device
+from multitask.model.network import MultiTaskSentenceTransformer
 from multitask.data.synthetic.generator import generate_synthetic
 
 backbone, params_path, out = sys.argv[1:4]
@@ -28,11 +29,12 @@ raw = generate_synthetic(240, 3, labels["topic"], labels["sentiment"])
 table = stratified_split(raw, params.generate)
 cfg = params.train.model_copy(update={"epochs": 1, "batch_size": 16, "lr_encoder": 1e-3})
 model = MultiTaskSentenceTransformer.from_backbone(backbone, labels, dropout=0.0, seed=0)
+model = model.to(pick_device())  # this rank's GPU on a CUDA host
 from multitask.training.loop import fit
 fit(model, table[table.split == "train"], table[table.split == "val"], cfg,
     params.train.scenario("full_finetune"))
 if is_main():
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, out)
 shutdown()
 """
 
