@@ -92,13 +92,13 @@ def run(quick: bool) -> list[Row]:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     # Few rows and one epoch: a no-op costs the same whatever the data size, but it grows with
     # the number of stages, so the full run keeps every scenario (--quick keeps two).
-    scenarios = params["train"]["scenarios"]
+    scenarios, warm = params["train"]["scenarios"], params["train"]["warm_scenarios"]
     if quick:
         keep = ("frozen_backbone", "full_finetune")
-        scenarios = {k: v for k, v in scenarios.items() if k in keep}
+        scenarios, warm = {k: v for k, v in scenarios.items() if k in keep}, {}
     overrides = {
         "generate": {"rows": 240},
-        "train": {"epochs": 1, "batch_size": 32, "scenarios": scenarios},
+        "train": {"epochs": 1, "batch_size": 32, "scenarios": scenarios, "warm_scenarios": warm},
     }
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp_name:
         work = Path(tmp_name) / "repo"
@@ -111,7 +111,8 @@ def run(quick: bool) -> list[Row]:
         if rc != 0:
             tail = (Path(tmp_name) / "repro.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"tiny dvc repro failed (exit {rc}):\n{tail}")
-        n_scen = len(yaml.safe_load((work / "params.yaml").read_text())["train"]["scenarios"])
+        train = yaml.safe_load((work / "params.yaml").read_text())["train"]
+        n_scen = len(train["scenarios"]) + len(train["warm_scenarios"])
         log(f"pipeline: from scratch {scratch_s:.1f} s, peak RSS {scratch_rss / 2**20:.0f} MiB")
 
         rows.append(

@@ -27,7 +27,9 @@ log = logging.getLogger("evaluate")
 
 def main() -> None:
     parser = stage_parser(__doc__)
-    parser.add_argument("--scenario", required=True, help="a key of train.scenarios in params")
+    parser.add_argument(
+        "--scenario", required=True, help="a key of train.scenarios or train.warm_scenarios"
+    )
     parser.add_argument("--model-dir", required=True, type=Path, help="the train stage's output")
     parser.add_argument("--data", required=True, help="folder with train/val/test.csv")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
@@ -55,6 +57,7 @@ def main() -> None:
     if known.any():
         m, _, _ = evaluate_table(model, natural[known], "natural")
         metrics.update(m)
+    metrics.update(run_info.init_metrics)  # the starting model's figures: "before" to "after"
     metrics = {k: round(v, 6) for k, v in metrics.items()}
     metrics.update(
         {"params_trainable": run_info.params_trainable, "train_seconds": run_info.train_seconds}

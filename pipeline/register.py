@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from multitask.config import load_params
+from multitask.config import TASKS, load_params
 from multitask.console import run_main, setup_logging, stage_parser
 from multitask.io import atomic_path, atomic_write_text
 from multitask.records import Champion
@@ -35,7 +35,8 @@ def main() -> None:
     setup_logging(args.verbose)
     params = load_params(args.params)
     metric = params.register_.select_metric
-    results = read_scenario_results(list(params.train.scenarios), args.eval_dir, args.models_dir)
+    scenarios = list(params.train.all_scenarios)
+    results = read_scenario_results(scenarios, args.eval_dir, args.models_dir)
     champion = choose_champion(results, metric)
     best = results[champion]
 
@@ -45,15 +46,13 @@ def main() -> None:
     atomic_write_text(report.with_suffix(".md"), markdown)
     with atomic_path(report.with_suffix(".csv")) as tmp:
         table.to_csv(tmp)
-    save_comparison(
-        table,
-        ["val/acc_topic", "val/acc_sentiment", "test/acc_topic", "test/acc_sentiment"],
-        report.with_suffix(".png"),
-    )
+    save_comparison(table, TASKS, report.with_suffix(".png"))
 
     store.connect()
     name = params.register_.model_name
-    metrics = {k: float(v) for k, v in best.items() if k.startswith(("val/", "test/", "natural/"))}
+    metrics = {
+        k: float(v) for k, v in best.items() if k.startswith(("init/", "val/", "test/", "natural/"))
+    }
     tags = {
         "scenario": champion,
         "selected_by": f"{metric} = {best[metric]:.4f} (best of {len(results)} scenarios)",

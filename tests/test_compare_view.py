@@ -36,7 +36,7 @@ def test_runs_in_params_order_and_missing_ones_named(tmp_path: Path) -> None:
     (models / "frozen_head_a" / "run.json").write_text("{not json")
     runs, missing = current_runs(ROOT / "params.yaml", models)
     assert [(r.scenario, r.run_id) for r in runs] == [("frozen_all", "a"), ("full_finetune", "f")]
-    assert missing == ["frozen_backbone", "frozen_head_a", "frozen_head_b", "gradual_unfreeze"]
+    assert missing == ["frozen_backbone", "gradual_unfreeze", "frozen_head_a", "frozen_head_b"]
     text = describe("http://127.0.0.1:5000", runs, missing)
     assert compare_url("http://127.0.0.1:5000", runs) in text
     assert "#/experiments/3/runs" in text and "No run recorded for frozen_backbone" in text

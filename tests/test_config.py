@@ -25,10 +25,12 @@ def _with(path: str, value) -> dict:
 
 
 def test_shipped_params_are_valid(params):
-    assert set(params.train.scenarios) == {
+    assert set(params.train.all_scenarios) == {
         "frozen_all", "frozen_backbone", "frozen_head_a", "frozen_head_b",
         "full_finetune", "gradual_unfreeze",
     }  # fmt: skip
+    for name in ("frozen_head_a", "frozen_head_b"):  # both start from the trained heads
+        assert params.train.scenario(name).init_from == "frozen_backbone"
     assert params.labels.topic == ["business", "health", "sports", "technology"]
     assert params.labels.sentiment == ["negative", "neutral", "positive"]
 
@@ -83,6 +85,25 @@ def test_missing_section_and_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("train: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_params(tmp_path / "bad.yaml")
+
+
+WARM = {"init_from": "frozen_backbone", "phases": [{"epoch": 0, "heads": ["topic"]}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("train.warm_scenarios.x", {**WARM, "init_from": "nope"}, "'nope' is not a scenario"),
+        ("train.warm_scenarios.x", {**WARM, "init_from": "frozen_head_a"}, "is not a scenario"),
+        ("train.warm_scenarios.full_finetune", WARM, "used twice"),
+        ("train.scenarios.x", WARM, "belongs in train.warm_scenarios"),
+        ("train.warm_scenarios.x", {"phases": []}, "without in train.scenarios"),
+        ("train.scenarios.x", {"phases": [], "loss_weights": {"topic": 1}}, "missing weight"),
+    ],
+)
+def test_bad_warm_starts_are_named(path, value, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_params(_with(path, value))
 
 
 def test_unknown_scenario_lists_known_ones(params):

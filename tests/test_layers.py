@@ -117,14 +117,21 @@ def _inert(path: Path) -> bool:
 
 
 def _stages() -> dict[str, dict]:
-    """dvc.yaml's stages, a foreach stage taken for its first item (all items share code)."""
+    """dvc.yaml's stages, a foreach stage taken for the first item of its params dict (all
+    items run the same code)."""
     spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    first = next(iter(params["train"]["scenarios"]))
     out = {}
     for name, stage in spec.items():
-        body = stage.get("do", stage)
-        text = yaml.safe_dump(body).replace("${key}", first)
+        text = yaml.safe_dump(stage.get("do", stage))
+        if "foreach" in stage:  # e.g. ${train.scenarios}
+            items = params
+            for part in stage["foreach"].strip("${}").split("."):
+                items = items[part]
+            key, item = next(iter(items.items()))
+            text = text.replace("${key}", key)
+            for field, value in item.items():
+                text = text.replace(f"${{item.{field}}}", str(value))
         out[name] = yaml.safe_load(text)
     return out
 

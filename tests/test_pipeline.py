@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from harness import tiny_pipeline
 from tests.conftest import ROOT
@@ -97,6 +98,35 @@ def test_mlflow_runs_follow_the_conventions(pipeline):
         assert history[-1].value == pytest.approx(final["val/acc_topic"])
     frozen = by_name["frozen_all"].data.metrics["params_trainable"]
     assert frozen == 0 and by_name["full_finetune"].data.metrics["params_trainable"] > 1e6
+
+
+INIT_KEYS = ("init/acc_topic", "init/acc_sentiment", "init/f1_topic", "init/f1_sentiment")
+
+
+def test_warm_scenarios_start_from_the_trained_frozen_backbone(pipeline):
+    """frozen_head_a/b start where frozen_backbone ended: their `init/` figures are its final
+    validation figures, their runs name its run, and dvc.lock records the dependency."""
+    work, _ = pipeline
+    metrics = {
+        s: json.loads((work / "reports/eval" / s / "metrics.json").read_text()) for s in SCENARIOS
+    }
+    for s in SCENARIOS:
+        assert all(0.0 <= metrics[s][k] <= 1.0 for k in INIT_KEYS), (s, metrics[s])
+    parent = metrics["frozen_backbone"]
+    parent_run = json.loads((work / "models/frozen_backbone/run.json").read_text())["run_id"]
+    lock = yaml.safe_load((work / "dvc.lock").read_text())["stages"]
+    client = _client(work)
+    for warm in ("frozen_head_a", "frozen_head_b"):
+        for task in ("topic", "sentiment"):
+            start = metrics[warm][f"init/acc_{task}"]
+            assert start == pytest.approx(parent[f"val/acc_{task}"], abs=1e-6), (warm, task)
+        run_id = json.loads((work / "models" / warm / "run.json").read_text())["run_id"]
+        tags = client.get_run(run_id).data.tags
+        assert (tags["init_from"], tags["init_from_run"]) == ("frozen_backbone", parent_run)
+        deps = {d["path"] for d in lock[f"train_warm@{warm}"]["deps"]}
+        assert "models/frozen_backbone" in deps
+    # From scratch, the starting model is the untrained one: chance-level on 4 topics.
+    assert metrics["full_finetune"]["init/acc_topic"] < 0.5
 
 
 def test_champion_is_registered_and_reported(pipeline):

@@ -37,6 +37,7 @@ OVERRIDES = {
             SCENARIO: {"phases": [{"epoch": 0, "heads": ["topic", "sentiment"],
                                    "encoder_layers": "all"}]},
         },
+        "warm_scenarios": {},
     },
 }  # fmt: skip
 STARTUP_S = 180  # imports + MLflow store on a busy 2-core runner

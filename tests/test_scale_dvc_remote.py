@@ -47,7 +47,8 @@ def _commit(work: Path, env: dict, message: str) -> None:
 def pipeline(tmp_path_factory):
     """A tiny pipeline run whose dvc.lock (and params) are committed, as a user would."""
     scenarios = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["scenarios"]
-    overrides = {"train": {"epochs": 1, "scenarios": {s: scenarios[s] for s in SCENARIOS}}}
+    chosen = {s: scenarios[s] for s in SCENARIOS}
+    overrides = {"train": {"epochs": 1, "scenarios": chosen, "warm_scenarios": {}}}
     work = tmp_path_factory.mktemp("dvc-remote") / "repo"
     env = tiny_pipeline.prepare(work, overrides)
     env = {k: v for k, v in env.items() if not k.startswith("AWS_")} | GIT_ID

@@ -40,7 +40,8 @@ def _run(cmd, cwd, env, check=True, **kw):
 def two_scenarios() -> dict:
     """train overrides: one epoch, and two scenarios copied from the project's params.yaml."""
     scenarios = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["scenarios"]
-    return {"train": {"epochs": 1, "scenarios": {s: scenarios[s] for s in SCENARIOS}}}
+    chosen = {s: scenarios[s] for s in SCENARIOS}
+    return {"train": {"epochs": 1, "scenarios": chosen, "warm_scenarios": {}}}
 
 
 @pytest.fixture(scope="session")

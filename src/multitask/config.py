@@ -108,9 +108,35 @@ class Phase(_Strict):
         return v
 
 
+LossWeights = dict[Literal["topic", "sentiment"], Annotated[float, Field(ge=0.0)]]
+
+
+def _check_loss_weights(v: dict[str, float]) -> dict[str, float]:
+    missing = set(TASKS) - set(v)
+    if missing:
+        raise ValueError(f"missing weight for {sorted(missing)}")
+    if sum(v.values()) <= 0:
+        raise ValueError("at least one loss weight must be positive")
+    return v
+
+
 class Scenario(_Strict):
+    """What trains in each epoch (`phases`), from which model, with which loss weights.
+
+    `init_from` names another scenario whose trained model this one starts from (only in
+    `train.warm_scenarios`); without it the scenario starts from the pretrained backbone with
+    fresh heads. `loss_weights` overrides train.loss_weights for this scenario.
+    """
+
     phases: list[Phase]
     layer_lr_decay: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    init_from: str | None = None
+    loss_weights: LossWeights | None = None
+
+    @field_validator("loss_weights")
+    @classmethod
+    def _both_tasks(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        return None if v is None else _check_loss_weights(v)
 
     @field_validator("phases")
     @classmethod
@@ -138,30 +164,55 @@ class Train(_Strict):
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.01
     warmup_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
     grad_clip: Annotated[float, Field(gt=0.0)] = 1.0
-    loss_weights: dict[Literal["topic", "sentiment"], Annotated[float, Field(ge=0.0)]]
+    loss_weights: LossWeights
     select_metric: str = "val/f1_mean"
     nproc: Annotated[int, Field(ge=1, le=64)] = 1  # >1: data-parallel under torchrun
-    scenarios: dict[str, Scenario]
+    mixed_precision: bool = False  # bf16 autocast on GPUs that support it; ignored on the CPU
+    scenarios: dict[str, Scenario]  # from the pretrained backbone
+    warm_scenarios: dict[str, Scenario] = {}  # from another scenario's trained model
 
     @field_validator("loss_weights")
     @classmethod
     def _both_tasks(cls, v: dict[str, float]) -> dict[str, float]:
-        missing = set(TASKS) - set(v)
-        if missing:
-            raise ValueError(f"missing weight for {sorted(missing)}")
-        if sum(v.values()) <= 0:
-            raise ValueError("at least one loss weight must be positive")
-        return v
+        return _check_loss_weights(v)
 
-    @field_validator("scenarios")
+    @field_validator("scenarios", "warm_scenarios")
     @classmethod
-    def _names(cls, v: dict[str, Scenario]) -> dict[str, Scenario]:
-        if not v:
+    def _names(cls, v: dict[str, Scenario], info: Any) -> dict[str, Scenario]:
+        if info.field_name == "scenarios" and not v:
             raise ValueError("at least one scenario is required")
-        for name in v:
+        for name, scenario in v.items():
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"scenario name {name!r} must be letters, digits, - or _")
+            warm = scenario.init_from is not None
+            if warm != (info.field_name == "warm_scenarios"):
+                where = "warm_scenarios" if warm else "scenarios"
+                raise ValueError(
+                    f"{name}: a scenario with init_from belongs in train.warm_scenarios, one "
+                    f"without in train.scenarios (move it to train.{where})"
+                )
         return v
+
+    @model_validator(mode="after")
+    def _warm_starts(self) -> Train:
+        clash = set(self.scenarios) & set(self.warm_scenarios)
+        if clash:
+            raise ValueError(f"scenario names used twice: {sorted(clash)}")
+        for name, scenario in self.warm_scenarios.items():
+            if scenario.init_from not in self.scenarios:
+                raise ValueError(
+                    f"train.warm_scenarios.{name}.init_from: {scenario.init_from!r} is not a "
+                    f"scenario of train.scenarios ({', '.join(sorted(self.scenarios))})"
+                )
+        return self
+
+    @property
+    def all_scenarios(self) -> dict[str, Scenario]:
+        """Every scenario, from-scratch ones first (the order they train in)."""
+        return {**self.scenarios, **self.warm_scenarios}
+
+    def loss_weights_for(self, scenario: Scenario) -> dict[str, float]:
+        return dict(scenario.loss_weights or self.loss_weights)
 
     @field_validator("select_metric")
     @classmethod
@@ -169,12 +220,13 @@ class Train(_Strict):
         return _check_val_metric(v)
 
     def scenario(self, name: str) -> Scenario:
-        if name not in self.scenarios:
+        scenarios = self.all_scenarios
+        if name not in scenarios:
             raise ConfigError(
-                f"unknown scenario {name!r}; params.yaml train.scenarios has: "
-                + ", ".join(sorted(self.scenarios))
+                f"unknown scenario {name!r}; params.yaml train.scenarios and "
+                f"train.warm_scenarios have: {', '.join(sorted(scenarios))}"
             )
-        return self.scenarios[name]
+        return scenarios[name]
 
 
 def _check_val_metric(v: str) -> str:

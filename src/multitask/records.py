@@ -93,6 +93,8 @@ class TrainRun(Record):
     params_total: int
     params_trainable: int
     params_frozen: int
+    init_from: str | None = None  # the scenario whose trained model this one started from
+    init_metrics: dict[str, float] = {}  # the starting model's validation figures (init/...)
 
 
 class Metrics(Record):

@@ -51,3 +51,11 @@ def check_ranks_fit(nproc: int, choice: str | None = None) -> None:
             f"train.nproc={nproc} data-parallel ranks, but this host has {gpus} CUDA device(s): "
             f"set train.nproc <= {gpus}, or {DEVICE_ENV}=cpu"
         )
+
+
+def autocast_dtype(device: torch.device, mixed_precision: bool) -> torch.dtype | None:
+    """bf16 when mixed precision is asked for and the GPU supports it; None (fp32) otherwise,
+    and always on the CPU."""
+    if not mixed_precision or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else None

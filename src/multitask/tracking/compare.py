@@ -40,7 +40,7 @@ def current_runs(
     """(runs recorded in models/<scenario>/run.json, scenarios without one), in params order."""
     found: list[ScenarioRun] = []
     missing: list[str] = []
-    for name in load_params(params).train.scenarios:
+    for name in load_params(params).train.all_scenarios:
         try:
             record = TrainRun.read(models / name / TRAIN_RUN_FILE)
         except DataError:

@@ -12,6 +12,7 @@ results agree to float tolerance.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -25,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from multitask.config import TASKS, Scenario, Train
+from multitask.model.device import autocast_dtype
 from multitask.model.network import MultiTaskSentenceTransformer, pad_batch
 from multitask.training.distributed import rank_and_world, shard, sum_gradients, sum_scalars
 from multitask.training.evaluation import label_indices, split_metrics
@@ -75,6 +77,9 @@ class TrainResult:
     best_metrics: dict[str, float]
     seconds: float
     param_counts: dict[str, int] = field(default_factory=dict)
+    # The starting model's validation figures (`init/acc_topic`, ...): "before" to the "after"
+    # of best_metrics. For a scenario from scratch, the untrained model (random heads).
+    init_metrics: dict[str, float] = field(default_factory=dict)
 
 
 def length_bucketed_batches(
@@ -166,8 +171,19 @@ def fit(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, warmup_linear(total_steps, cfg.warmup_ratio)
     )
-    weights = dict(cfg.loss_weights)
+    weights = cfg.loss_weights_for(scenario)
+    amp = autocast_dtype(device, cfg.mixed_precision)  # bf16 on a capable GPU, else None
     cache: dict[str, torch.Tensor] = {}  # embeddings valid while the encoder is unchanged
+    # Before anything trains: the starting model's validation figures (and, while the encoder
+    # stays frozen, its validation embeddings are those of every epoch).
+    cache["val"] = model.embed_ids(val.ids, batch_size=128)
+    init_metrics = {
+        k.replace("val/", "init/", 1): v
+        for k, v in _evaluate(model, cache["val"], val, weights).items()
+        if k.startswith(("val/acc_", "val/f1_"))
+    }
+    if not use_cache:
+        cache.clear()
     history: list[dict[str, float]] = []
     best: BestEpoch | None = None
     # The best epoch's snapshot holds only parameters that have been trainable so far (the rest
@@ -206,13 +222,15 @@ def fit(
         for idx in bar:
             local = shard(idx)
             targets = {t: train.targets[t][local].to(device) for t in TASKS}
-            if fast:
-                emb = cache["train"][local].to(device)
-            else:
-                input_ids, mask = pad_batch([train.ids[i] for i in local], pad_id)
-                with torch.set_grad_enabled(enc_trains):
-                    emb = model.embed(input_ids.to(device), mask.to(device))
-            loss, parts = _task_loss(model.classify(emb), targets, weights, len(idx))
+            with torch.autocast(device.type, dtype=amp) if amp else contextlib.nullcontext():
+                if fast:
+                    emb = cache["train"][local].to(device)
+                else:
+                    input_ids, mask = pad_batch([train.ids[i] for i in local], pad_id)
+                    with torch.set_grad_enabled(enc_trains):
+                        emb = model.embed(input_ids.to(device), mask.to(device))
+                logits = {t: v.float() for t, v in model.classify(emb).items()}
+            loss, parts = _task_loss(logits, targets, weights, len(idx))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             sum_gradients(model.parameters())
@@ -271,6 +289,7 @@ def fit(
         best_metrics=best.row,
         seconds=time.perf_counter() - started,
         param_counts=param_counts,
+        init_metrics=init_metrics,
     )
 
 

@@ -57,16 +57,23 @@ def save_training_curves(history: pd.DataFrame, title: str, path: Path) -> None:
     _save(fig, path)
 
 
-def save_comparison(table: pd.DataFrame, metrics: Sequence[str], path: Path) -> None:
-    """Grouped bars: one group per scenario, one bar per metric."""
-    fig, ax = plt.subplots(figsize=(1.6 * len(table) + 3, 4.2))
-    width = 0.8 / len(metrics)
+def save_comparison(table: pd.DataFrame, tasks: Sequence[str], path: Path) -> None:
+    """Per task, per scenario: validation accuracy of the starting model (init), of the trained
+    model (val), and the trained model's test accuracy: what each scenario gained or kept."""
+    fig, axes = plt.subplots(1, len(tasks), figsize=(1.3 * len(table) * len(tasks) + 3, 4.2))
     x = np.arange(len(table))
-    for k, m in enumerate(metrics):
-        ax.bar(x + k * width - 0.4 + width / 2, table[m], width, label=m)
-    ax.set_xticks(x, table.index, rotation=20, ha="right")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("score")
-    ax.set_title("scenario comparison")
-    ax.legend(fontsize=8, loc="lower right")
+    bars = [("init", "start (val)", "#bbbbbb"), ("val", "end (val)", "#1f77b4"),
+            ("test", "end (test)", "#ff7f0e")]  # fmt: skip
+    width = 0.8 / len(bars)
+    for ax, task in zip(np.atleast_1d(axes), tasks, strict=True):
+        for k, (split, label, colour) in enumerate(bars):
+            column = f"{split}/acc_{task}"
+            values = table[column] if column in table else np.full(len(table), np.nan)
+            ax.bar(x + k * width - 0.4 + width / 2, values, width, label=label, color=colour)
+        ax.set_xticks(x, table.index, rotation=25, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"{task} accuracy")
+    np.atleast_1d(axes)[0].set_ylabel("accuracy")
+    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="lower right")
+    fig.suptitle("scenario comparison: start -> end")
     _save(fig, path)

@@ -21,7 +21,7 @@ REPORT_COLUMNS = [
     "val/f1_mean",
     *(
         f"{split}/{metric}_{task}"
-        for split in ("val", "test", "natural")
+        for split in ("init", "val", "test", "natural")
         for task in TASKS
         for metric in ("acc", "f1")
     ),
@@ -82,7 +82,8 @@ def comparison_markdown(table: pd.DataFrame, champion: str, metric: str) -> str:
         "# Scenario comparison",
         "",
         f"Champion: **{champion}** (highest `{metric}`; test and natural-set columns are for "
-        "reporting only).",
+        "reporting only). `init/` columns are the starting model's validation figures, `val/` "
+        "the trained model's: before -> after.",
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join(["---"] + ["---:"] * len(table.columns)) + " |",
