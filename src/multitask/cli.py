@@ -32,13 +32,13 @@ def _registered_name(params_path: str) -> str:
         return DEFAULT_NAME
 
 
-def _load_model(ref: str | None, params_path: str, workdir: Path):
+def _load_model(ref: str | None, params_path: str, workdir: Path, device: str | None):
     from multitask.model.network import MultiTaskSentenceTransformer
 
     if ref and not ref.startswith("models:/"):
         if not Path(ref).exists():
             raise UsageError(f"model folder not found: {ref}")
-        return MultiTaskSentenceTransformer.load(ref)
+        return MultiTaskSentenceTransformer.load(ref, device=device)
     from multitask.tracking import registry, store
 
     name, version = registry.parse_model_uri(
@@ -46,7 +46,7 @@ def _load_model(ref: str | None, params_path: str, workdir: Path):
     )
     store.connect(create=False)
     folder, _ = registry.download_registered(name, version, workdir)
-    return MultiTaskSentenceTransformer.load(folder)
+    return MultiTaskSentenceTransformer.load(folder, device=device)
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -54,7 +54,7 @@ def predict(args: argparse.Namespace) -> int:
     if not texts:
         raise UsageError("no texts given (pass them as arguments or one per line on stdin)")
     with tempfile.TemporaryDirectory(prefix="multitask-predict-") as tmp:
-        model = _load_model(args.model, args.params, Path(tmp))
+        model = _load_model(args.model, args.params, Path(tmp), args.device)
         results = model.predict(texts)
     for text, result in zip(texts, results, strict=True):
         if args.jsonl:
@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--params", default="params.yaml", help="where register.model_name is read")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="where the model runs (default: $MULTITASK_DEVICE, else auto: CUDA when present)",
+    )
     p.set_defaults(func=predict)
     u = sub.add_parser(
         "ui",

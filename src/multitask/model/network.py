@@ -25,6 +25,7 @@ from multitask.config import TASKS
 from multitask.errors import ModelLoadError
 from multitask.io import atomic_dir, file_digest
 from multitask.model.backbone import quiet_transformers, resolve_backbone
+from multitask.model.device import pick_device
 from multitask.model.inputs import pad_ids, sorted_batches
 from multitask.model.outputs import probs_to_results
 from multitask.records import MODEL_META_FILE, ModelMeta
@@ -195,9 +196,13 @@ class MultiTaskSentenceTransformer(nn.Module):
 
     @classmethod
     def load(
-        cls, path: str | Path, expected_labels: Mapping[str, Sequence[str]] | None = None
+        cls,
+        path: str | Path,
+        expected_labels: Mapping[str, Sequence[str]] | None = None,
+        device: str | None = None,
     ) -> MultiTaskSentenceTransformer:
-        """Load a saved folder, verifying checksums and labels (ModelLoadError names the file)."""
+        """Load a saved folder, verifying checksums and labels (ModelLoadError names the file),
+        onto `device` (auto | cpu | cuda; default: MULTITASK_DEVICE, else auto)."""
         quiet_transformers()
         from transformers import AutoModel, AutoTokenizer
 
@@ -242,4 +247,4 @@ class MultiTaskSentenceTransformer(nn.Module):
             model.heads.load_state_dict(load_file(str(heads_path)))
         except Exception as err:
             raise ModelLoadError(f"cannot load heads from {heads_path}: {err}") from None
-        return model.eval()
+        return model.to(pick_device(device)).eval()
