@@ -292,3 +292,33 @@ def test_ui_command_serves_the_project_store_on_loopback(pipeline):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("module", "stages"),
+    [
+        # the synthetic grammar: only generate runs it
+        ("src/multitask/data/synthetic/grammar.py", {"generate"}),
+        # metrics: the training loop (best epoch) and the evaluate stage run it
+        ("src/multitask/training/evaluation.py", {"train", "train_warm", "evaluate",
+                                                   "evaluate_warm"}),
+        # the request contract: only the bento build imports it
+        ("src/multitask/serving/contract.py", {"package"}),
+        # champion selection: only register
+        ("src/multitask/training/selection.py", {"register"}),
+    ],
+)  # fmt: skip
+def test_editing_a_module_flags_exactly_the_stages_that_run_it(pipeline, module, stages):
+    """dvc.yaml's deps follow the code: `dvc status` after a one-line edit names those stages,
+    no more (editing the service must not retrain six models) and no fewer (no stale output)."""
+    work, env = pipeline
+    path = work / module
+    original = path.read_text()
+    try:
+        path.write_text(original + "\n# an edit\n")
+        status = json.loads(_run(["dvc", "status", "--json"], work, env).stdout)
+    finally:
+        path.write_text(original)
+    changed = {name.split("@")[0] for name, why in status.items() if module in json.dumps(why)}
+    assert changed == stages, status
+    assert "up to date" in _run(["dvc", "status"], work, env).stdout
