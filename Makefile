@@ -75,4 +75,5 @@ test-scale: setup  ## the "beyond one machine" tests
 	  tests/test_scale_dvc_remote.py
 
 clean:  ## remove local pipeline state (keeps .venv)
-	rm -rf data models reports dist mlflow.db mlartifacts .bentoml .dvc/cache .dvc/tmp
+	rm -rf data models reports dist mlflow.db mlflow.db-wal mlflow.db-shm mlflow.db.lock \
+	  mlartifacts .bentoml .dvc/cache .dvc/tmp

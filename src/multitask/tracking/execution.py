@@ -59,11 +59,20 @@ def dvc_ancestor(pid: int | None = None, proc: Path = PROC) -> tuple[int, int] |
     return None
 
 
-def _boot_id(proc: Path) -> str:
+def boot_id(proc: Path = PROC) -> str:
+    """This boot of the machine ("" without /proc): pids and start ticks are unique within it."""
     try:
         return (proc / "sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
+
+
+def start_ticks(pid: int, proc: Path = PROC) -> int | None:
+    """When process `pid` started (clock ticks since boot), None if there is no such process."""
+    try:
+        return _stat(pid, proc)[1]
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def pipeline_id(proc: Path = PROC) -> str:
@@ -74,6 +83,6 @@ def pipeline_id(proc: Path = PROC) -> str:
     found = dvc_ancestor(proc=proc)
     if found is not None:
         pid, ticks = found
-        key = f"{_boot_id(proc)}:{pid}:{ticks}"
+        key = f"{boot_id(proc)}:{pid}:{ticks}"
         return "dvc-" + hashlib.sha256(key.encode()).hexdigest()[:12]
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
