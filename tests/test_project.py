@@ -8,12 +8,14 @@ a temporary copy under .dvc/tmp.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
 
-from multitask.errors import ConfigError
-from multitask.project import dvc_run, executor_root, project_root
+from multitask import records
+from multitask.errors import ConfigError, DataError
+from multitask.project import Mode, dvc_run, executor_root, project_root
 
 BASELINE = "a" * 40
 
@@ -102,6 +104,21 @@ def test_dvc_bookkeeping_folders_are_not_copies(tmp_path):
     assert executor_root(tmp_path / "x" / "tmp" / "exps" / "tmp1") is None
     assert executor_root(tmp_path / ".dvc/tmp/exps/standalone/tmp1") == (tmp_path, True)
     assert executor_root(tmp_path / ".dvc/tmp/exps/tmp1/src") == (tmp_path, False)
+
+
+def test_records_name_the_same_modes():
+    dvc = records.DvcContext.model_fields["mode"].annotation
+    assert set(typing.get_args(dvc)) == set(typing.get_args(Mode))
+
+
+def test_an_old_champion_json_reads_as_a_champion():
+    old = {"name": "m", "version": 3, "run_id": "r", "scenario": "s", "metrics": {}}
+    champion = records.Champion.parse({**old, "selected_by": "val/f1_mean", "labels": {}}, "x")
+    assert champion.registered_as == "champion" and champion.dvc.mode == "repro"
+    with pytest.raises(DataError, match="registered_as"):
+        records.Champion.parse(
+            {**old, "selected_by": "v", "labels": {}, "registered_as": "maybe"}, "x"
+        )
 
 
 # -- the stores' defaults land in the project -----------------------------------------------

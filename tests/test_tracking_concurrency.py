@@ -1,8 +1,11 @@
-"""The tracking store shared by parallel pipelines: run owners, orphans, lock retries, WAL.
+"""The tracking store shared by parallel pipelines: run owners, orphans, lock retries, WAL, and
+the registry's champion rule.
 
 Unit tests: owner tags judged on a fake /proc; `close_orphans` on a real sqlite store closes only
 runs whose process is gone (a parallel pipeline's live run of the same scenario stays RUNNING);
-`retry_locked` retries exactly sqlite's "database is locked"; a new store is created in WAL mode.
+`retry_locked` retries exactly sqlite's "database is locked"; a new store is created in WAL mode;
+registering moves no alias (a DVC experiment's version is a tagged candidate), `set_champion`
+does; creating the experiment or the registered model survives losing the race to another process.
 """
 
 from __future__ import annotations
@@ -240,3 +243,62 @@ def test_sqlite_paths():
     assert sqlite.sqlite_path("sqlite:///rel/m.db") == Path("rel/m.db")
     assert sqlite.sqlite_path("http://127.0.0.1:5000") is None
     assert orphans.PROCESS_TAG == "multitask.process"
+
+
+# -- the registry: candidates, the champion alias, the creation race --------------------------
+def _logged_model(store_module, exp: str) -> tuple[str, str]:
+    """(run id, models:/ URI) of a run with an (empty) logged model."""
+    import mlflow
+
+    with store_module.run_scope(experiment_id=exp, tags={"scenario": "s"}) as run:
+        model = mlflow.create_external_model(name="model")
+    return run.info.run_id, f"models:/{model.model_id}"
+
+
+def test_registering_moves_no_alias_and_tags_the_dvc_experiment(store, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from multitask.tracking import registry
+
+    root, _, tracking_store = store
+    exp = tracking_store.ensure_experiment("e", root=root)
+    first, second = _logged_model(tracking_store, exp), _logged_model(tracking_store, exp)
+    version, created = registry.register_version("m", *first, {"k": "v"}, "d")
+    assert (version, created) == (1, True)
+    assert registry.register_version("m", *first, {"k": "v"}, "d") == (1, False)  # idempotent
+    assert registry.champion_version("m") is None  # registering moves no alias
+    assert registry.set_champion("m", 1) is None and registry.champion_version("m") == 1
+
+    monkeypatch.setenv("DVC_EXP_NAME", "lr-1")
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", "b" * 40)
+    monkeypatch.setenv("DVC_ROOT", str(root))
+    version, _ = registry.register_version("m", *second, {}, "d")
+    tags = MlflowClient().get_model_version("m", str(version)).tags
+    assert tags["dvc.exp_name"] == "lr-1" and tags["dvc.mode"] == "exp-workspace"
+    assert registry.champion_version("m") == 1
+    assert registry.set_champion("m", version, {"why": "promoted"}) == 1
+    assert registry.champion_version("m") == version
+    assert MlflowClient().get_model_version_by_alias("m", "previous").version == "1"
+    assert registry.model_version("m", version).run_id == second[0]
+    with pytest.raises(Exception, match="has no version 9"):
+        registry.set_champion("m", 9)
+
+
+def test_registered_model_creation_race(store, monkeypatch):
+    """Another pipeline creates the registered model between our lookup and our create."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from multitask.tracking import registry
+
+    client = MlflowClient()
+    real_get = client.get_registered_model
+
+    def racing_get(name):
+        client.create_registered_model(name)  # the other pipeline wins
+        monkeypatch.setattr(client, "get_registered_model", real_get)
+        raise MlflowException("not found", error_code="RESOURCE_DOES_NOT_EXIST")
+
+    monkeypatch.setattr(client, "get_registered_model", racing_get)
+    registry._ensure_registered_model(client, "raced")
+    assert real_get("raced").name == "raced"
