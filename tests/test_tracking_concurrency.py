@@ -48,6 +48,13 @@ def test_owner_gone(proc, tag, gone):
     assert owner_gone(tag, proc) is gone
 
 
+def test_a_zombie_owner_is_gone(proc):
+    """An exited process its parent never reaped (a container's init may never do it)."""
+    stat = proc / "50" / "stat"
+    stat.write_text(stat.read_text().replace(") S ", ") Z "))
+    assert owner_gone(f"{HOST}:b00t:50:500", proc) is True
+
+
 def test_this_process_is_alive():
     tag = process_tag()
     assert tag.startswith(f"{HOST}:") and tag.split(":")[2] == str(os.getpid())
@@ -278,7 +285,7 @@ def test_registering_moves_no_alias_and_tags_the_dvc_experiment(store, monkeypat
     assert registry.champion_version("m") == 1
     assert registry.set_champion("m", version, {"why": "promoted"}) == 1
     assert registry.champion_version("m") == version
-    assert MlflowClient().get_model_version_by_alias("m", "previous").version == "1"
+    assert int(MlflowClient().get_model_version_by_alias("m", "previous").version) == 1
     assert registry.model_version("m", version).run_id == second[0]
     with pytest.raises(Exception, match="has no version 9"):
         registry.set_champion("m", 9)

@@ -68,9 +68,15 @@ def boot_id(proc: Path = PROC) -> str:
 
 
 def start_ticks(pid: int, proc: Path = PROC) -> int | None:
-    """When process `pid` started (clock ticks since boot), None if there is no such process."""
+    """When process `pid` started (clock ticks since boot); None if no such process runs.
+
+    A zombie (state Z or X) counts as gone: it has exited and only its exit status is left for a
+    parent to collect, which in a container whose init never reaps may be forever.
+    """
     try:
-        return _stat(pid, proc)[1]
+        raw = (proc / str(pid) / "stat").read_text()
+        fields = raw[raw.rindex(")") + 2 :].split()
+        return None if fields[0] in ("Z", "X") else int(fields[19])
     except (OSError, ValueError, IndexError):
         return None
 
