@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: setup pipeline pipeline-tiny test test-fast lint format ui serve docker-smoke bench clean \
-	readme team-server team-server-stop test-scale
+	readme team-server team-server-stop test-scale promote
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,6 +47,9 @@ test: setup lint  ## lint + the whole test suite (unit, slow, integration)
 test-fast: setup  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow and not integration and not docker"
 
+promote: setup  ## after `dvc exp apply <name>`: point `champion` at champion.json's version, import its bento
+	$(BIN)/multitask promote
+
 ui: setup  ## MLflow UI on 127.0.0.1:5000; first prints the compare URL of the workspace's runs
 	$(BIN)/multitask ui --port $${PORT:-5000}
 
@@ -75,4 +78,5 @@ test-scale: setup  ## the "beyond one machine" tests
 	  tests/test_scale_dvc_remote.py
 
 clean:  ## remove local pipeline state (keeps .venv)
-	rm -rf data models reports dist mlflow.db mlartifacts .bentoml .dvc/cache .dvc/tmp
+	rm -rf data models reports dist mlflow.db mlflow.db-wal mlflow.db-shm mlflow.db.lock \
+	  mlartifacts .bentoml .dvc/cache .dvc/tmp

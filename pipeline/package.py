@@ -11,7 +11,10 @@ Outputs (for the Docker build and DVC; names fixed by dvc.yaml):
     <dist>/multitask.bento   the exported bento, model included (`bentoml import` restores both)
     <dist>/bento.json        bento tag, model tag, the file's sha256 and the champion it serves
 
-BENTOML_HOME defaults to ./.bentoml (see multitask/serving/bento_store.py).
+BENTOML_HOME defaults to <project>/.bentoml: the user's project, also when DVC runs this stage in
+an experiment's temporary copy; the bento is built from a staging copy of its inputs outside any
+hidden folder, since BentoML refuses build paths under .dvc/tmp/exps/ (see
+multitask/serving/bento_store.py). The code packed is this checkout's (an experiment's own).
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ def main() -> None:
         model_dir, version = registry.download_registered(
             champion.name, str(champion.version), Path(tmp)
         )
+        if version.run_id != champion.run_id:
+            raise PackagingError(
+                f"{champion.name} version {champion.version} comes from run {version.run_id}, "
+                f"{args.champion} says run {champion.run_id}: they were made against different "
+                "tracking stores; run `dvc repro -f register` against this one"
+            )
         # Fail here, not in the server: checksums and the label sets params.yaml expects.
         model = MultiTaskSentenceTransformer.load(model_dir, params.labels.as_dict())
         packaged = PackagedModel(

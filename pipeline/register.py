@@ -1,7 +1,15 @@
-"""DVC stage `register`: pick the champion on validation metrics and register it in MLflow.
+"""DVC stage `register`: pick the best scenario on validation metrics and register it in MLflow.
 
-Writes <champion> (champion.json: name, version, run id, scenario, metrics, labels) and the
-scenario comparison <report>.md, .csv and .png, which is also logged to the champion's MLflow run.
+The champion rule (`multitask.project.DvcRun.moves_champion`): `dvc repro` (or this script run by
+hand) points the registry alias `champion` at the version it registers; a DVC experiment
+(`dvc exp run` in the workspace, --temp or --queue) registers a candidate version tagged with
+the experiment's name and baseline commit and moves no alias, so parallel experiments never race
+on it. `multitask promote` promotes a candidate after `dvc exp apply <name>`.
+
+Writes <champion> (champion.json: name, version, run id, scenario, metrics, labels, whether it
+was registered as the champion or a candidate, and the DVC experiment) and the scenario comparison
+<report>.md, .csv and .png, which is also logged to the best scenario's MLflow run. `package`
+packages exactly the version champion.json names.
 """
 
 from __future__ import annotations
@@ -12,7 +20,8 @@ from pathlib import Path
 from multitask.config import TASKS, load_params
 from multitask.console import run_main, setup_logging, stage_parser
 from multitask.io import atomic_path, atomic_write_text
-from multitask.records import Champion
+from multitask.project import dvc_run
+from multitask.records import Champion, DvcContext
 from multitask.tracking import registry, runs, store
 from multitask.training.plots import save_comparison
 from multitask.training.selection import (
@@ -65,9 +74,12 @@ def main() -> None:
         f"Test accuracy: topic {best['test/acc_topic']:.3f}, "
         f"sentiment {best['test/acc_sentiment']:.3f}."
     )
-    version, created = registry.register_champion(
+    run = dvc_run()
+    version, created = registry.register_version(
         name, best["run_id"], best["model_uri"], tags, description
     )
+    if run.moves_champion:
+        registry.set_champion(name, version)
     with store.run_scope(run_id=best["run_id"]):
         runs.log_artifacts([report.with_suffix(s) for s in (".md", ".csv", ".png")], "comparison")
     Champion(
@@ -78,9 +90,12 @@ def main() -> None:
         selected_by=metric,
         metrics=metrics,
         labels=params.labels.as_dict(),
+        registered_as="champion" if run.moves_champion else "candidate",
+        dvc=DvcContext(mode=run.mode, exp_name=run.exp_name, baseline_rev=run.baseline_rev),
     ).write(args.champion)
     log.info(
-        "champion: %s -> %s version %d (%s)",
+        "%s: %s -> %s version %d (%s)",
+        "champion" if run.moves_champion else f"candidate of DVC experiment {run.exp_name}",
         champion, name, version, "new" if created else "already registered",
     )  # fmt: skip
     print(markdown)

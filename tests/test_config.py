@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -11,7 +12,8 @@ from multitask.config import load_params, parse_params
 from multitask.errors import ConfigError
 from tests.conftest import ROOT
 
-RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+RAW_TEXT = (ROOT / "params.yaml").read_text()
+RAW = yaml.safe_load(RAW_TEXT)
 
 
 def _with(path: str, value) -> dict:
@@ -117,3 +119,42 @@ def test_phase_at_follows_the_schedule(params):
     assert gradual.phase_at(1).encoder_layers == 3
     assert gradual.phase_at(7).encoder_layers == "all"
     assert params.train.scenario("frozen_all").phase_at(0).heads == []
+
+
+# -- floats as `dvc exp run -S` writes them ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("2e-05", 2e-05), ("2E-5", 2e-05), ("-3e-5", -3e-05), ("+1e3", 1000.0), (".5e-3", 5e-04),
+        ("1.5e-05", 1.5e-05), ("0.00005", 5e-05), ("12", 12), ("'2e-5'", "2e-5"),
+        ("e5", "e5"), ("2e5x", "2e5x"), ("1e", "1e"), ("1.0.0e3", "1.0.0e3"),
+    ],
+)  # fmt: skip
+def test_params_read_floats_as_dvc_writes_them(text, value):
+    from multitask.config import load_yaml
+
+    got = load_yaml(f"v: {text}")["v"]
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("override", ["2e-5", "0.00002", "2.0e-5", "1e-5", "5e-4"])
+def test_a_dvc_set_param_round_trips_into_the_strict_config(tmp_path, override):
+    """DVC's own writer (the code behind `dvc exp run -S`), then our loader: a float."""
+    from dvc.utils.hydra import apply_overrides
+
+    path = tmp_path / "params.yaml"
+    path.write_text(RAW_TEXT)
+    apply_overrides(path, [f"train.lr_encoder={override}"])
+    assert load_params(path).train.lr_encoder == pytest.approx(float(override), rel=1e-12)
+    plain = yaml.safe_load(path.read_text())["train"]["lr_encoder"]
+    if "." not in repr(float(override)):  # e.g. 2e-05: plain PyYAML reads the string
+        assert plain == repr(float(override))
+
+
+def test_a_quoted_number_is_still_refused(tmp_path):
+    path = tmp_path / "params.yaml"
+    text, n = re.subn(r"(?m)^  lr_encoder: .*$", "  lr_encoder: '2e-5'", RAW_TEXT)
+    assert n == 1
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"train\.lr_encoder"):
+        load_params(path)

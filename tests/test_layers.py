@@ -1,10 +1,10 @@
 """The house rules, checked on the import graph (static, imports inside functions included).
 
-- Import direction: the bottom layer (config, errors, records, io, signals) imports nothing above
-  it; `data` and `model` only the bottom; `training` the bottom, `data` and `model`; `tracking`
-  the bottom and `model`; `serving` the bottom and `model`, never `training`, `tracking` or
-  `data`. Only `tracking` imports mlflow, only `serving` imports bentoml (stage scripts reach
-  both through them). The torch-free modules stay torch-free.
+- Import direction: the bottom layer (config, errors, records, io, signals, project) imports
+  nothing above it; `data` and `model` only the bottom; `training` the bottom, `data` and
+  `model`; `tracking` the bottom and `model`; `serving` the bottom and `model`, never
+  `training`, `tracking` or `data`. Only `tracking` imports mlflow, only `serving` imports
+  bentoml (stage scripts reach both through them). The torch-free modules stay torch-free.
 - dvc.yaml: every stage's deps cover each project file its command runs or loads (the closure
   of its script, plus the service a bento build imports), and name nothing else under src/, so
   editing a module reruns exactly the stages that run it.
@@ -25,7 +25,7 @@ import yaml
 from harness.imports import SRC, closure, imported_names, module_file, module_name
 from tests.conftest import ROOT
 
-BOTTOM = {"config", "errors", "records", "io", "signals"}
+BOTTOM = {"config", "errors", "records", "io", "signals", "project"}
 ROOMS = {"data", "model", "training", "tracking", "serving"}
 MAY_IMPORT = {  # room -> the rooms (besides the bottom layer) it may import
     "bottom": set(),
@@ -39,7 +39,7 @@ MAY_IMPORT = {  # room -> the rooms (besides the bottom layer) it may import
 THIRD_PARTY_OWNER = {"mlflow": "tracking", "bentoml": "serving"}
 TORCH_FREE = {  # modules that must never import torch (the ONNX serving path, the contract)
     "multitask.config", "multitask.errors", "multitask.records", "multitask.io",
-    "multitask.signals", "multitask.model.inputs", "multitask.model.outputs",
+    "multitask.signals", "multitask.project", "multitask.model.inputs", "multitask.model.outputs",
     "multitask.serving.contract", "multitask.serving.guard", "multitask.serving.state",
     "multitask.serving.batching", "multitask.serving.packaged",
 }  # fmt: skip
@@ -95,6 +95,8 @@ def test_import_rules_hold() -> None:
         ("multitask.data.tables", "bentoml"),
         ("multitask.serving.contract", "torch"),
         ("multitask.tracking.store", "multitask.serving.packaged"),
+        ("multitask.project", "multitask.tracking.store"),
+        ("multitask.promotion", "mlflow"),
     ],
 )
 def test_a_forbidden_import_is_caught(module: str, imported: str) -> None:

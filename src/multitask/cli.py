@@ -1,10 +1,11 @@
-"""The `multitask` command: predict from the command line, open the MLflow UI.
+"""The `multitask` command: predict from the command line, open the MLflow UI, promote a candidate.
 
 multitask predict "The striker scored twice" "My phone died again"
 echo "Shares fell 3%" | multitask predict --jsonl
 multitask predict --model models:/multitask-sentence-transformer/2 "..."
 multitask predict --model models/full_finetune/model "..."
 multitask ui --port 5000
+multitask promote          # after `dvc exp apply <name>`: alias, champion.json and bento agree
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ def ui(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - exec does not return
 
 
+def promote(args: argparse.Namespace) -> int:
+    from multitask.promotion import promote as promote_workspace
+
+    print(promote_workspace(args.champion, args.dist))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="multitask", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--params", type=Path, default=Path("params.yaml"), help="lists the scenarios")
     u.add_argument("--models", type=Path, default=Path("models"), help="train outputs (run.json)")
     u.set_defaults(func=ui)
+    r = sub.add_parser(
+        "promote",
+        help="point the registry alias `champion` at champion.json's version, after checking "
+        "that dist/ packages it (typically after `dvc exp apply <name>`)",
+    )
+    r.add_argument("--champion", type=Path, default=Path("champion.json"))
+    r.add_argument("--dist", type=Path, default=Path("dist"))
+    r.set_defaults(func=promote)
     return parser
 
 

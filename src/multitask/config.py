@@ -7,6 +7,7 @@ stops the run with a message naming the key path (e.g. ``train.scenarios.x.phase
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -302,11 +303,36 @@ def parse_params(raw: Any, source: str = PARAMS_FILE) -> Params:
         raise ConfigError(_format_errors(err, source)) from None
 
 
+class ParamsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader plus YAML 1.2 floats without a dot (``2e-05``, ``1E3``): as DVC reads.
+
+    `dvc exp run -S train.lr_encoder=2e-5` (likewise =0.00002 or =2.0e-5) writes ``2e-05`` into
+    params.yaml: DVC parses the value to a float and its YAML 1.2 writer prints Python's repr,
+    which has no dot below 1e-4. PyYAML implements YAML 1.1, where a float needs a dot, so plain
+    `yaml.safe_load` returns the STRING '2e-05' and the strict config would reject the sweep.
+    DVC itself reads a float, so `dvc exp show` and the config agree. Nothing else is loosened:
+    a quoted '2e-5' stays a string (and is refused where a number is expected).
+    """
+
+
+ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse params.yaml text the way DVC does (see `ParamsLoader`)."""
+    # ParamsLoader is a SafeLoader subclass: no arbitrary objects.
+    return yaml.load(text, Loader=ParamsLoader)  # nosec B506
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
-    """Read and validate params.yaml."""
+    """Read and validate params.yaml (floats as DVC writes them: `ParamsLoader`)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"parameters file not found: {path}") from None
     except yaml.YAMLError as err:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -128,11 +128,26 @@ class ModelVersion(Record):
     metrics: dict[str, float] = {}
 
 
+class DvcContext(Record):
+    """How DVC ran the pipeline that made a record (see multitask.project.DvcRun)."""
+
+    mode: Literal["repro", "exp-workspace", "exp-temp", "exp-queue"] = "repro"
+    exp_name: str | None = None  # DVC_EXP_NAME
+    baseline_rev: str | None = None  # DVC_EXP_BASELINE_REV
+
+
 class Champion(ModelVersion):
-    """champion.json: the version `register` chose, on which validation metric, for which labels."""
+    """champion.json: the version `register` chose, on which validation metric, for which labels.
+
+    `registered_as` says what `register` did with it: "champion" (it moved the registry alias;
+    `dvc repro`) or "candidate" (a DVC experiment: registered and tagged, no alias moved). The
+    defaults read a champion.json written before these fields existed (always a champion).
+    """
 
     selected_by: str
     labels: LabelSets
+    registered_as: Literal["champion", "candidate"] = "champion"
+    dvc: DvcContext = DvcContext()
 
 
 class PackagedModel(Record):

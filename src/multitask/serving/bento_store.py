@@ -1,12 +1,17 @@
 """The BentoML model store and bentos: store a model folder, build, export and import the bento.
 
 Where things live (BENTOML_HOME): the environment variable when set, otherwise ``.bentoml`` in
-the project folder (the working directory DVC runs stages from, as for ``mlflow.db``), so that the
-pipeline, ``bentoml serve`` and the tests agree without touching ``~/bentoml``; it is git-ignored.
-That folder sits inside the bento's build context, which is safe because every include pattern in
-bentofile.yaml is anchored with a leading ``/`` (an unanchored pattern matches at any depth and
-would sweep the store into the bento) and bentofile.yaml excludes ``/.bentoml/`` as well. Point
+the project folder (`multitask.project.project_root`: the user's project even when DVC runs the
+package stage in an experiment's temporary copy, as for ``mlflow.db``), so that the pipeline,
+``bentoml serve`` and the tests agree without touching ``~/bentoml``; it is git-ignored. Point
 BENTOML_HOME anywhere else (e.g. ``~/.cache/multitask/bentoml``) to share one store across clones.
+
+Building: BentoML refuses any build file whose absolute path has a part starting with "."
+("Accessing hidden files is not allowed"): every DVC experiment copy has one (.dvc/tmp/exps/...),
+and so does a project under a hidden folder. So the bento is always built from a staging copy of
+exactly its inputs (the bentofile, the requirements file it names, src/) in a visible temporary
+folder; the store is never inside that build context (the bentofile's patterns are anchored with
+a leading ``/`` and exclude ``/.bentoml/`` all the same).
 
 The model goes into the bento through the model store (``bentoml.models.create``), with its
 `PackagedModel` record as metadata; the bento is pinned to that exact model tag and to the
@@ -19,18 +24,21 @@ is what a user would run anyway. Exports are atomic (temporary name, then rename
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import yaml
 
 from multitask.config import Serve
 from multitask.errors import PackagingError
+from multitask.project import project_root
 from multitask.records import BENTO_MODEL_NAME, MODEL_META_FILE, PackagedModel
 
 DEFAULT_HOME_DIR = ".bentoml"
@@ -38,14 +46,14 @@ TAG_PREFIX = "__tag__:"
 
 
 def bentoml_home(home: str | Path | None = None) -> Path:
-    """The BentoML home in use (argument, else BENTOML_HOME, else ./.bentoml), absolute.
+    """The BentoML home in use (argument, else BENTOML_HOME, else <project>/.bentoml), absolute.
 
     Without an argument it also exports BENTOML_HOME, so a later ``import bentoml`` in this
     process and every subprocess agree on the same store.
     """
     if home is not None:
         return Path(home).expanduser().resolve()
-    path = Path(os.environ.get("BENTOML_HOME") or Path.cwd() / DEFAULT_HOME_DIR)
+    path = Path(os.environ.get("BENTOML_HOME") or project_root() / DEFAULT_HOME_DIR)
     path = path.expanduser().resolve()
     os.environ["BENTOML_HOME"] = str(path)
     return path
@@ -105,6 +113,41 @@ def store_model(
     return tag
 
 
+def _hidden(path: Path) -> bool:
+    return any(part.startswith(".") for part in path.resolve().parts)
+
+
+def visible_tmp() -> Path:
+    """A writable temporary folder whose path BentoML accepts (no part starting with ".")."""
+    # The standard places, in order; the build copies only public inputs into a fresh subfolder.
+    for candidate in (tempfile.gettempdir(), "/tmp", "/var/tmp"):  # nosec B108
+        path = Path(candidate)
+        if path.is_dir() and os.access(path, os.W_OK) and not _hidden(path):
+            return path.resolve()
+    raise PackagingError(
+        "no writable temporary folder outside hidden folders to build the bento in: set TMPDIR"
+    )
+
+
+@contextlib.contextmanager
+def staged_build_context(project: Path, bentofile: str = "bentofile.yaml") -> Iterator[Path]:
+    """A throw-away copy of the bento's build inputs: the bentofile, the requirements file it
+    names and src/ without caches or dot files (the bentofile's patterns pick what goes in)."""
+    config = yaml.safe_load((project / bentofile).read_text(encoding="utf-8")) or {}
+    files = [bentofile]
+    requirements = (config.get("python") or {}).get("requirements_txt")
+    if requirements:
+        files.append(requirements)
+    with tempfile.TemporaryDirectory(prefix="bento-build-", dir=visible_tmp()) as tmp:
+        ctx = Path(tmp)
+        for rel in files:
+            (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(project / rel, ctx / rel)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+        shutil.copytree(project / "src", ctx / "src", ignore=ignore)
+        yield ctx
+
+
 def build_bento(
     model_tag: str,
     serve: Serve,
@@ -112,11 +155,15 @@ def build_bento(
     bentofile: str = "bentofile.yaml",
     home: str | Path | None = None,
 ) -> str:
-    """``bentoml build`` pinned to `model_tag` and `serve`; return the bento tag (name:version)."""
-    build_dir = Path(build_dir).resolve()
-    args = ["build", str(build_dir), "-f", str(build_dir / bentofile), "-o", "tag"]
-    args += ["--arg", f"model_tag={model_tag}", "--arg", f"serve={serve.model_dump_json()}"]
-    out = _run_bentoml(args, bentoml_home(home), cwd=build_dir, src=build_dir / "src")
+    """``bentoml build`` pinned to `model_tag` and `serve`; return the bento tag (name:version).
+
+    `build_dir` is the checkout whose code goes into the bento (in a DVC experiment: its
+    temporary copy, i.e. the experiment's code); the build runs on a staged copy of it.
+    """
+    with staged_build_context(Path(build_dir).resolve(), bentofile) as ctx:
+        args = ["build", str(ctx), "-f", str(ctx / bentofile), "-o", "tag"]
+        args += ["--arg", f"model_tag={model_tag}", "--arg", f"serve={serve.model_dump_json()}"]
+        out = _run_bentoml(args, bentoml_home(home), cwd=ctx, src=ctx / "src")
     for line in reversed(out.splitlines()):
         if line.strip().startswith(TAG_PREFIX):
             return line.strip()[len(TAG_PREFIX) :]

@@ -59,11 +59,26 @@ def dvc_ancestor(pid: int | None = None, proc: Path = PROC) -> tuple[int, int] |
     return None
 
 
-def _boot_id(proc: Path) -> str:
+def boot_id(proc: Path = PROC) -> str:
+    """This boot of the machine ("" without /proc): pids and start ticks are unique within it."""
     try:
         return (proc / "sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
+
+
+def start_ticks(pid: int, proc: Path = PROC) -> int | None:
+    """When process `pid` started (clock ticks since boot); None if no such process runs.
+
+    A zombie (state Z or X) counts as gone: it has exited and only its exit status is left for a
+    parent to collect, which in a container whose init never reaps may be forever.
+    """
+    try:
+        raw = (proc / str(pid) / "stat").read_text()
+        fields = raw[raw.rindex(")") + 2 :].split()
+        return None if fields[0] in ("Z", "X") else int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def pipeline_id(proc: Path = PROC) -> str:
@@ -74,6 +89,6 @@ def pipeline_id(proc: Path = PROC) -> str:
     found = dvc_ancestor(proc=proc)
     if found is not None:
         pid, ticks = found
-        key = f"{_boot_id(proc)}:{pid}:{ticks}"
+        key = f"{boot_id(proc)}:{pid}:{ticks}"
         return "dvc-" + hashlib.sha256(key.encode()).hexdigest()[:12]
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]

@@ -1,7 +1,10 @@
 """Logging a training run: params, the dataset, per-epoch metrics, artifacts and the model.
 
 The model is logged as a pyfunc "model from code" (`pyfunc_model.py`) whose weights are the saved
-safetensors folder: no pickle. Every writer is `shield`ed (see `multitask.signals`).
+safetensors folder: no pickle. Every writer is `shield`ed (see `multitask.signals`) and retried
+when a parallel pipeline holds the sqlite store too long (`sqlite.retry_locked`). Each training
+run is tagged with how DVC ran it (dvc.mode, dvc.exp_name, dvc.baseline_rev: `multitask.project`),
+so the MLflow UI filters one experiment or a whole sweep.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from multitask.project import dvc_run
 from multitask.signals import shield
+from multitask.tracking.sqlite import retry_locked
 from multitask.tracking.store import (
     PIPELINE_TAG,
     SCENARIO_TAG,
@@ -40,10 +45,12 @@ def start_training_run(experiment: str, scenario: str, tags: Mapping[str, str]) 
     exp_id = ensure_experiment(experiment)
     close_orphans(exp_id, scenario)
     all_tags = {SCENARIO_TAG: scenario, "git_commit": git_commit(), PIPELINE_TAG: pipeline_id()}
+    all_tags |= dvc_run().tags()
     all_tags.update(tags)
-    return run_scope(run_name=scenario, tags=all_tags)
+    return run_scope(experiment_id=exp_id, run_name=scenario, tags=all_tags)
 
 
+@retry_locked
 @shield
 def log_training_inputs(params: Mapping[str, Any], train_df: Any, data_digest: str) -> None:
     import mlflow
@@ -55,6 +62,7 @@ def log_training_inputs(params: Mapping[str, Any], train_df: Any, data_digest: s
     mlflow.log_input(dataset, context="training")
 
 
+@retry_locked
 @shield
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     import math
@@ -65,6 +73,7 @@ def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     mlflow.log_metrics(clean, step=step)
 
 
+@retry_locked
 @shield
 def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
     import mlflow
@@ -74,6 +83,7 @@ def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
             mlflow.log_artifact(str(p), artifact_path=artifact_path)
 
 
+@retry_locked
 @shield
 def log_pyfunc_model(model: Any, model_dir: Path, input_texts: list[str]) -> str:
     """Log the saved folder of `model` as a pyfunc (code + safetensors); return the model URI."""

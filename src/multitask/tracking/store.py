@@ -2,7 +2,10 @@
 
 Conventions (DESIGN.md): one experiment; one run per scenario per pipeline execution, named after
 the scenario and tagged with scenario, git commit, data digest and a pipeline id. The default
-store is sqlite in the project folder; MLFLOW_TRACKING_URI points everything at a team server.
+store is sqlite in the project folder (`multitask.project.project_root`: the user's project even
+when DVC runs the stage in an experiment's temporary copy), its artifacts in <project>/mlartifacts;
+MLFLOW_TRACKING_URI points everything at a team server. A local sqlite store is made safe for
+parallel pipelines in `sqlite` (creation lock, WAL, lock retries) and `orphans` (owned runs).
 
 Every function here that writes to the store is `shield`ed: a Ctrl-C or SIGTERM that arrives
 during the write is raised only after it (see `multitask.signals`), never inside a commit.
@@ -20,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from multitask.errors import TrackingError
+from multitask.project import project_root
 from multitask.signals import shield, shielded
+from multitask.tracking.orphans import PROCESS_TAG, orphaned, process_tag
+from multitask.tracking.sqlite import prepare, retry_locked, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +55,28 @@ def redact(text: str) -> str:
 
 
 def tracking_uri(root: Path | None = None) -> str:
-    """MLFLOW_TRACKING_URI if set, else sqlite in the project folder (absolute path: 4 slashes)."""
+    """MLFLOW_TRACKING_URI if set, else sqlite in the project folder (absolute path: 4 slashes).
+
+    A relative sqlite path in MLFLOW_TRACKING_URI is anchored at the project too, not at the
+    working directory (in a DVC experiment that is a temporary copy, deleted afterwards).
+    """
+    base = (root or project_root()).resolve()
     uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    return f"sqlite:///{(root or Path.cwd()).resolve() / 'mlflow.db'}"
+    if not uri:
+        return f"sqlite:///{base / 'mlflow.db'}"
+    db = sqlite_path(uri)
+    if db is not None and not db.is_absolute():
+        query = uri.partition("?")[2]
+        return f"sqlite:///{base / db}" + (f"?{query}" if query else "")
+    return uri
+
+
+def _open_store() -> None:
+    """Create (or migrate) the tracking and registry tables: MLflow does it on first use."""
+    import mlflow
+
+    mlflow.search_experiments(max_results=1)
+    mlflow.MlflowClient().search_registered_models(max_results=1)
 
 
 @shield  # creating a new sqlite store runs its schema migrations
@@ -61,10 +84,12 @@ def connect(root: Path | None = None, create: bool = True) -> str:
     """Point mlflow at the store and check it answers; TrackingError naming the URI if not.
 
     With create=False a missing local sqlite file is an error instead of a new empty store.
+    A local sqlite store is created under a file lock and switched to WAL (see `sqlite`).
     """
     _fast_fail_env()
     uri = tracking_uri(root)
-    if not create and uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+    db = sqlite_path(uri)
+    if not create and db is not None and not db.exists():
         raise TrackingError(
             f"no MLflow tracking store at {uri}: run the pipeline first (make pipeline), "
             "or set MLFLOW_TRACKING_URI"
@@ -75,7 +100,10 @@ def connect(root: Path | None = None, create: bool = True) -> str:
     if not uri.startswith(("http://", "https://")):
         mlflow.set_registry_uri(uri)
     try:
-        mlflow.search_experiments(max_results=1)
+        if db is not None:
+            prepare(db, retry_locked(_open_store))
+        else:
+            mlflow.search_experiments(max_results=1)
     except Exception as err:  # connection errors surface as several mlflow/requests types
         first = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
         msg = f"MLflow tracking store {uri} is unreachable: {first}"
@@ -83,17 +111,33 @@ def connect(root: Path | None = None, create: bool = True) -> str:
     return uri
 
 
+@retry_locked
 @shield
 def ensure_experiment(name: str, root: Path | None = None) -> str:
-    """Get or create the experiment; local stores get an absolute artifact location."""
+    """Get or create the experiment and make it active; local stores get an absolute artifact
+    location in the project (<project>/mlartifacts).
+
+    Safe when parallel pipelines create it at once: the loser of the race reads the winner's.
+    (Never `mlflow.set_experiment(name)` for this: on that race MLflow 3.17 returns without
+    making the experiment active, and the run lands in "Default".)
+    """
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     exp = mlflow.get_experiment_by_name(name)
     if exp is None:
         location = None
         if not os.environ.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://")):
-            location = ((root or Path.cwd()).resolve() / "mlartifacts").as_uri()
-        exp_id = mlflow.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
+            location = ((root or project_root()).resolve() / "mlartifacts").as_uri()
+        try:
+            exp_id = mlflow.create_experiment(
+                name, artifact_location=location, tags=EXPERIMENT_TAGS
+            )
+        except MlflowException as err:
+            exp = mlflow.get_experiment_by_name(name)
+            if err.error_code != "RESOURCE_ALREADY_EXISTS" or exp is None:
+                raise
+            exp_id = exp.experiment_id
     else:
         exp_id = exp.experiment_id
         for key, value in EXPERIMENT_TAGS.items():  # stores created before the tag existed
@@ -120,27 +164,41 @@ def pipeline_id() -> str:
     return execution_id()
 
 
+@retry_locked
 @shield
 def close_orphans(experiment_id: str, scenario: str) -> int:
-    """Mark RUNNING runs of `scenario` left by a killed process as KILLED (no ghosts in the UI)."""
+    """Mark RUNNING runs of `scenario` whose owning process is gone as KILLED (see `orphans`):
+    no ghosts in the UI, and a parallel pipeline's live run of the same scenario is left alone."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    runs = client.search_runs(
+    running = client.search_runs(
         [experiment_id],
         filter_string=f"tags.{SCENARIO_TAG} = '{scenario}' and attributes.status = 'RUNNING'",
     )
+    runs = orphaned(running)
     for run in runs:
         log.warning("closing orphaned run %s of %s (left RUNNING)", run.info.run_id, scenario)
         client.set_terminated(run.info.run_id, status="KILLED")
     return len(runs)
 
 
+@retry_locked
+@shield
+def _claim(run_id: str) -> None:
+    """Record this process as the owner of `run_id` before resuming it (see `orphans`)."""
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient().set_tag(run_id, PROCESS_TAG, process_tag())
+
+
 @contextlib.contextmanager
 def run_scope(run_id: str | None = None, **start_kwargs: Any) -> Iterator[Any]:
     """Start (or resume) a run; end it FINISHED, FAILED on error, KILLED on Ctrl-C/SIGTERM.
 
-    Resuming a run the store does not hold (a run.json from another store) is a TrackingError.
+    The run is tagged with its owner (this process) as it starts, so no other pipeline takes
+    it for an orphan. Resuming a run the store does not hold (a run.json from another store) is
+    a TrackingError.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -149,7 +207,12 @@ def run_scope(run_id: str | None = None, **start_kwargs: Any) -> Iterator[Any]:
     try:
         with shielded():  # a stop that arrives here is raised after the run has started
             try:
-                run = mlflow.start_run(run_id=run_id, **start_kwargs)
+                if run_id is None:
+                    tags = {**start_kwargs.pop("tags", {}), PROCESS_TAG: process_tag()}
+                    run = retry_locked(mlflow.start_run)(tags=tags, **start_kwargs)
+                else:
+                    _claim(run_id)
+                    run = retry_locked(mlflow.start_run)(run_id=run_id, **start_kwargs)
             except MlflowException as err:
                 if run_id is None or err.error_code != "RESOURCE_DOES_NOT_EXIST":
                     raise
@@ -166,4 +229,4 @@ def run_scope(run_id: str | None = None, **start_kwargs: Any) -> Iterator[Any]:
         raise
     finally:
         with shielded():
-            mlflow.end_run(status=status)  # a no-op when start_run itself failed
+            retry_locked(mlflow.end_run)(status=status)  # a no-op when start_run itself failed

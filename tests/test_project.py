@@ -1,0 +1,157 @@
+"""Where the project is and how DVC runs us (multitask.project), and where the stores land.
+
+DVC's four ways of running a stage are simulated by the working directory and the environment
+variables DVC sets (measured with DVC 3.67; see multitask/project.py). The stores' defaults
+(tracking URI, artifact folder, BentoML home) must name the user's project in every case, never
+a temporary copy under .dvc/tmp.
+"""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+
+import pytest
+
+from multitask import records
+from multitask.errors import ConfigError, DataError
+from multitask.project import Mode, dvc_run, executor_root, project_root
+
+BASELINE = "a" * 40
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for var in ("DVC_ROOT", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(var, raising=False)
+    return monkeypatch
+
+
+def _copy(root: Path, sub: str) -> Path:
+    copy = root / ".dvc" / "tmp" / "exps" / sub
+    copy.mkdir(parents=True)
+    return copy
+
+
+def test_dvc_repro_runs_in_the_project(env, tmp_path):
+    env.setenv("DVC_ROOT", str(tmp_path))
+    run = dvc_run(tmp_path)
+    assert (run.mode, run.root, run.exp_name, run.baseline_rev) == ("repro", tmp_path, None, None)
+    assert run.moves_champion and not run.temporary
+    assert run.tags() == {"dvc.mode": "repro"}
+
+
+def test_a_stage_started_by_hand_is_the_working_directory(env, tmp_path):
+    run = dvc_run(tmp_path)
+    assert (run.mode, run.root) == ("repro", tmp_path) and run.moves_champion
+
+
+def test_workspace_experiment_registers_a_candidate(env, tmp_path):
+    env.setenv("DVC_ROOT", str(tmp_path))
+    env.setenv("DVC_EXP_NAME", "lr-1")
+    env.setenv("DVC_EXP_BASELINE_REV", BASELINE)
+    run = dvc_run(tmp_path)
+    assert (run.mode, run.root) == ("exp-workspace", tmp_path)
+    assert not run.moves_champion and not run.temporary
+
+
+@pytest.mark.parametrize(
+    ("sub", "mode"), [("tmpab12cd", "exp-queue"), ("standalone/tmpab12cd", "exp-temp")]
+)
+def test_a_temporary_copy_finds_the_original_project(env, tmp_path, sub, mode):
+    copy = _copy(tmp_path, sub)
+    env.setenv("DVC_ROOT", str(tmp_path))  # DVC sets it to the ORIGINAL project on purpose
+    env.setenv("DVC_EXP_NAME", "lr-1")
+    env.setenv("DVC_EXP_BASELINE_REV", BASELINE)
+    run = dvc_run(copy / "pipeline")  # any folder inside the copy
+    assert (run.mode, run.root) == (mode, tmp_path)
+    assert run.temporary and not run.moves_champion
+    assert run.tags() == {"dvc.mode": mode, "dvc.exp_name": "lr-1", "dvc.baseline_rev": BASELINE}
+    env.delenv("DVC_ROOT")  # the path structure alone is enough
+    assert project_root(copy) == tmp_path
+
+
+def test_dvc_root_and_the_path_must_agree(env, tmp_path):
+    copy = _copy(tmp_path / "a", "tmpab12cd")
+    env.setenv("DVC_ROOT", str(tmp_path / "b"))
+    with pytest.raises(ConfigError, match="refusing to guess"):
+        project_root(copy)
+
+
+def test_dvc_root_through_a_symlink_agrees(env, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    copy = _copy(tmp_path / "real", "standalone/tmpab12cd")
+    env.setenv("DVC_ROOT", str(tmp_path / "link"))
+    assert project_root(copy) == tmp_path / "real"
+
+
+def test_a_foreign_dvc_root_is_ignored(env, tmp_path):
+    (tmp_path / "here").mkdir()
+    env.setenv("DVC_ROOT", str(tmp_path / "other"))  # inherited from some outer DVC stage
+    assert project_root(tmp_path / "here") == tmp_path / "here"
+
+
+def test_a_subfolder_of_dvc_root_is_the_project(env, tmp_path):
+    (tmp_path / "pipeline").mkdir()
+    env.setenv("DVC_ROOT", str(tmp_path))
+    assert project_root(tmp_path / "pipeline") == tmp_path
+
+
+def test_dvc_bookkeeping_folders_are_not_copies(tmp_path):
+    assert executor_root(tmp_path / ".dvc" / "tmp" / "exps") is None
+    assert executor_root(tmp_path / ".dvc" / "tmp") is None
+    assert executor_root(tmp_path / "x" / "tmp" / "exps" / "tmp1") is None
+    assert executor_root(tmp_path / ".dvc/tmp/exps/standalone/tmp1") == (tmp_path, True)
+    assert executor_root(tmp_path / ".dvc/tmp/exps/tmp1/src") == (tmp_path, False)
+
+
+def test_records_name_the_same_modes():
+    dvc = records.DvcContext.model_fields["mode"].annotation
+    assert set(typing.get_args(dvc)) == set(typing.get_args(Mode))
+
+
+def test_an_old_champion_json_reads_as_a_champion():
+    old = {"name": "m", "version": 3, "run_id": "r", "scenario": "s", "metrics": {}}
+    champion = records.Champion.parse({**old, "selected_by": "val/f1_mean", "labels": {}}, "x")
+    assert champion.registered_as == "champion" and champion.dvc.mode == "repro"
+    with pytest.raises(DataError, match="registered_as"):
+        records.Champion.parse(
+            {**old, "selected_by": "v", "labels": {}, "registered_as": "maybe"}, "x"
+        )
+
+
+# -- the stores' defaults land in the project -----------------------------------------------
+@pytest.mark.parametrize("sub", ["tmpab12cd", "standalone/tmpab12cd"])
+def test_default_stores_are_the_projects_from_a_copy(env, tmp_path, sub):
+    from multitask.serving.bento_store import bentoml_home
+    from multitask.tracking.store import tracking_uri
+
+    copy = _copy(tmp_path, sub)
+    env.chdir(copy)
+    env.setenv("DVC_ROOT", str(tmp_path))
+    env.delenv("BENTOML_HOME", raising=False)
+    assert tracking_uri() == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db?mode=rwc")  # relative: anchored too
+    assert tracking_uri() == f"sqlite:///{tmp_path / 'mlflow.db'}?mode=rwc"
+    env.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")  # a server always wins
+    assert tracking_uri() == "http://127.0.0.1:5000"
+    assert bentoml_home() == tmp_path / ".bentoml"
+
+
+def test_the_staged_build_context_is_visible_and_holds_the_inputs(tmp_path):
+    from multitask.serving.bento_store import staged_build_context
+
+    project = _copy(tmp_path, "standalone/tmpab12cd")  # a hidden path BentoML would refuse
+    (project / "bentofile.yaml").write_text("python:\n  requirements_txt: reqs/serve.txt\n")
+    (project / "reqs").mkdir()
+    (project / "reqs/serve.txt").write_text("numpy\n")
+    (project / "src/multitask/__pycache__").mkdir(parents=True)
+    (project / "src/multitask/__init__.py").write_text("")
+    (project / "src/multitask/__pycache__/x.pyc").write_text("")
+    (project / "src/.hidden").write_text("")
+    with staged_build_context(project) as ctx:
+        assert not any(part.startswith(".") for part in ctx.parts)
+        found = sorted(p.relative_to(ctx).as_posix() for p in ctx.rglob("*") if p.is_file())
+        assert found == ["bentofile.yaml", "reqs/serve.txt", "src/multitask/__init__.py"]
+    assert not ctx.exists()
