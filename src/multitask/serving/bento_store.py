@@ -9,9 +9,11 @@ would sweep the store into the bento) and bentofile.yaml excludes ``/.bentoml/``
 BENTOML_HOME anywhere else (e.g. ``~/.cache/multitask/bentoml``) to share one store across clones.
 
 The model goes into the bento through the model store (``bentoml.models.create``), with its
-`PackagedModel` record as metadata; the bento is pinned to that exact model tag and to the
-``serve`` limits with ``bentoml build --arg model_tag=<tag> --arg serve=<json>`` (see
-packaged.py).
+`PackagedModel` record as metadata: the folder its backend serves (an ONNX export folder for
+onnx-int8 and onnx, the trained model folder for torch), nothing else, so the image carries no
+weights it never loads. The bento is pinned to that exact model tag and to the ``serve`` settings
+with ``bentoml build --arg model_tag=<tag> --arg serve=<json>`` (see packaged.py); a torch bento
+declares requirements-serve-torch.txt instead of requirements-serve.txt.
 Build, export and import run the ``bentoml`` CLI in a subprocess whose BENTOML_HOME is explicit:
 BentoML memoises its home folder on first use, so one process cannot switch stores, and the CLI
 is what a user would run anyway. Exports are atomic (temporary name, then rename).
@@ -24,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,10 +34,11 @@ import yaml
 
 from multitask.config import Serve
 from multitask.errors import PackagingError
-from multitask.records import BENTO_MODEL_NAME, MODEL_META_FILE, PackagedModel
+from multitask.records import BENTO_MODEL_NAME, MODEL_META_FILE, ONNX_META_FILE, PackagedModel
 
 DEFAULT_HOME_DIR = ".bentoml"
 TAG_PREFIX = "__tag__:"
+TORCH_REQUIREMENTS = "requirements-serve-torch.txt"  # the torch backend's, instead of bentofile's
 
 
 def bentoml_home(home: str | Path | None = None) -> Path:
@@ -81,14 +85,18 @@ def _run_bentoml(
 def store_model(
     model_dir: str | Path, packaged: PackagedModel, name: str = BENTO_MODEL_NAME
 ) -> str:
-    """Copy a saved model folder into the BentoML model store; return its tag ``name:version``.
+    """Copy the folder `packaged.backend` serves into the BentoML model store; return its tag
+    ``name:version``: a saved model folder (torch) or an ONNX export folder (onnx-int8, onnx).
 
     The `packaged` record becomes the model's metadata (read back by the service) and its short
-    labels (registered name, version, run id, scenario). Runs in this process.
+    labels (registered name, version, run id, scenario, backend). Runs in this process.
     """
     model_dir = Path(model_dir)
-    if not (model_dir / MODEL_META_FILE).is_file():
-        raise PackagingError(f"not a model folder: {model_dir / MODEL_META_FILE} is missing")
+    meta = MODEL_META_FILE if packaged.backend == "torch" else ONNX_META_FILE
+    if not (model_dir / meta).is_file():
+        raise PackagingError(
+            f"not a folder the {packaged.backend} backend serves: {model_dir / meta} is missing"
+        )
     home = bentoml_home()
     import bentoml
 
@@ -111,12 +119,23 @@ def build_bento(
     build_dir: str | Path = ".",
     bentofile: str = "bentofile.yaml",
     home: str | Path | None = None,
+    torch: bool = False,
 ) -> str:
-    """``bentoml build`` pinned to `model_tag` and `serve`; return the bento tag (name:version)."""
+    """``bentoml build`` pinned to `model_tag` and `serve`; return the bento tag (name:version).
+
+    `torch`: the model is served by PyTorch, so the bento declares TORCH_REQUIREMENTS (a copy
+    of the bentofile that says so is built from, in a temporary folder)."""
     build_dir = Path(build_dir).resolve()
-    args = ["build", str(build_dir), "-f", str(build_dir / bentofile), "-o", "tag"]
-    args += ["--arg", f"model_tag={model_tag}", "--arg", f"serve={serve.model_dump_json()}"]
-    out = _run_bentoml(args, bentoml_home(home), cwd=build_dir, src=build_dir / "src")
+    with tempfile.TemporaryDirectory(prefix="bentofile-") as tmp:
+        spec = build_dir / bentofile
+        if torch:
+            data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+            data.setdefault("python", {})["requirements_txt"] = TORCH_REQUIREMENTS
+            spec = Path(tmp) / "bentofile.yaml"
+            spec.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        args = ["build", str(build_dir), "-f", str(spec), "-o", "tag"]
+        args += ["--arg", f"model_tag={model_tag}", "--arg", f"serve={serve.model_dump_json()}"]
+        out = _run_bentoml(args, bentoml_home(home), cwd=build_dir, src=build_dir / "src")
     for line in reversed(out.splitlines()):
         if line.strip().startswith(TAG_PREFIX):
             return line.strip()[len(TAG_PREFIX) :]

@@ -1,4 +1,5 @@
-"""The MLflow model registry: register a run's model, move the `champion` alias, download a version.
+"""The MLflow model registry: register a run's model, move the `champion` alias, download a version,
+tag a version with what was packaged from it.
 
 A version is resolved ONCE (alias -> number) and then used by number, so an alias that moves
 meanwhile cannot change what is downloaded.
@@ -105,3 +106,18 @@ def register_champion(
         client.set_registered_model_alias(name, "previous", str(current))
     client.set_registered_model_alias(name, "champion", str(version))
     return version, created
+
+
+@shield
+def tag_version(name: str, version: int, tags: Mapping[str, str]) -> None:
+    """Set `tags` on registered model version `name`/`version` (the package stage records what
+    it packaged: the serving backend and the accuracy gate's figures). Idempotent."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    try:
+        for key, value in tags.items():
+            client.set_model_version_tag(name, str(version), key, value)
+    except MlflowException as err:
+        raise TrackingError(f"cannot tag {name} version {version}: {err}") from None
