@@ -267,7 +267,7 @@ def _fuse(src: Path, dst: Path, config: Any) -> dict[str, int]:
             opt_level=1,  # basic optimisations only: nothing tied to this machine's CPU
             use_gpu=False,
         )
-    opt.save_model_to_file(str(dst))
+        opt.save_model_to_file(str(dst))
     return {k: int(v) for k, v in opt.get_fused_operator_statistics().items() if v}
 
 
