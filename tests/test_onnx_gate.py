@@ -180,6 +180,12 @@ def test_packaged_record_carries_backend_and_gate_for_metadata_and_tags() -> Non
     old = {k: v for k, v in packaged.model_dump(mode="json").items() if k in {
         "registered", "labels", "dim", "max_length"}}  # fmt: skip
     assert PackagedModel.parse(old, "a record from before ONNX").backend == "torch"
+    # BentoML metadata takes no None (store_model drops them): such records still read back
+    nan = check_gate("onnx", LABELS, lab, nat, ref, {**ref, "natural": Predictions(
+        ref["natural"].labels, ref["natural"].embeddings * np.nan)})  # fmt: skip
+    for record in (PackagedModel.parse(old, "torch"), packaged.model_copy(update={"gate": nan})):
+        dumped = record.model_dump(mode="json", exclude_none=True)
+        assert None not in dumped.values() and PackagedModel.parse(dumped, "metadata") == record
 
 
 # -- on the tiny model: broken exports refused, the package policy ------------------------------

@@ -195,8 +195,8 @@ class GateResult(Record):
     reason: str
     failures: list[str] = []
     tasks: dict[str, TaskGate]
-    mean_cosine: float | None  # None: not a number (NaN embeddings), which fails
-    min_cosine: float | None
+    mean_cosine: float | None = None  # None: not a number (NaN embeddings), which fails
+    min_cosine: float | None = None
     n_labelled: int
     n_natural: int
     thresholds: GateThresholds = GateThresholds()

@@ -100,7 +100,8 @@ def store_model(
     home = bentoml_home()
     import bentoml
 
-    labels, metadata = packaged.bento_labels(), packaged.model_dump(mode="json")
+    # BentoML metadata takes no None: absent fields read back as their defaults (None).
+    labels, metadata = packaged.bento_labels(), packaged.model_dump(mode="json", exclude_none=True)
     with bentoml.models.create(name, labels=labels, metadata=metadata) as bm:
         shutil.copytree(model_dir, bm.path, dirs_exist_ok=True)
         tag = str(bm.tag)
