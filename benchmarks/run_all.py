@@ -10,7 +10,8 @@ the table, not by the exit status.
     .venv/bin/python benchmarks/run_all.py --quick --only embed serve
 
 Benchmarks: embed (bench_embed.py), train (bench_train.py), serve (bench_serve.py),
-pipeline (bench_pipeline.py). --quick uses a tiny random backbone and fewer repeats: it checks
+image (bench_image.py: the serving image, through scripts/docker/smoke.sh), pipeline
+(bench_pipeline.py). --quick uses a tiny random backbone and fewer repeats: it checks
 that the benchmarks run, its figures mean little.
 """
 
@@ -37,6 +38,7 @@ BENCHMARKS = {
     "embed": "bench_embed.py",
     "train": "bench_train.py",
     "serve": "bench_serve.py",
+    "image": "bench_image.py",
     "pipeline": "bench_pipeline.py",
 }
 

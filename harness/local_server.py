@@ -35,8 +35,11 @@ from multitask.config import Serve
 from multitask.records import PackagedModel
 from multitask.serving import bento_store as b
 model_dir, root, packaged, serve = json.loads(sys.argv[1])
-tag = b.store_model(model_dir, PackagedModel.model_validate_json(packaged))
-print(json.dumps([tag, b.build_bento(tag, Serve.model_validate_json(serve), root)]))
+packaged = PackagedModel.model_validate_json(packaged)
+tag = b.store_model(model_dir, packaged)
+torch = packaged.backend == "torch"
+bento = b.build_bento(tag, Serve.model_validate_json(serve), root, torch=torch)
+print(json.dumps([tag, bento]))
 """
 
 
@@ -66,8 +69,10 @@ def build_in_store(
     packaged: PackagedModel,
     serve: Serve,
 ) -> tuple[str, str]:
-    """Store `model_dir` and build the bento of the project at `root` in store `home`, as the
-    package stage does (its `packaged` record, the `serve` limits). Returns (model tag, bento tag).
+    """Store `model_dir` (the folder `packaged.backend` serves: a saved model for torch, an ONNX
+    export folder otherwise) and build the bento of the project at `root` in store `home`, as the
+    package stage does (its `packaged` record, the `serve` settings). Returns (model tag, bento
+    tag).
     """
     arg = json.dumps(
         [str(model_dir), str(root), packaged.model_dump_json(), serve.model_dump_json()]

@@ -12,8 +12,17 @@ from multitask.io import atomic_dir
 from multitask.model.backbone import quiet_transformers, resolve_backbone
 
 
-def make_tiny_backbone(path: str | Path, seed: int = 0, dropout: float = 0.1) -> Path:
-    """Write a random BERT (hidden 32, 2 layers) + the packaged tokenizer to `path`."""
+def make_tiny_backbone(
+    path: str | Path,
+    seed: int = 0,
+    dropout: float = 0.1,
+    hidden: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    intermediate: int = 64,
+) -> Path:
+    """Write a random BERT (by default hidden 32, 2 layers) + the packaged tokenizer to `path`.
+    Wider and deeper settings make a model that is slow on purpose (the load-shedding test)."""
     quiet_transformers()
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
@@ -21,10 +30,10 @@ def make_tiny_backbone(path: str | Path, seed: int = 0, dropout: float = 0.1) ->
     path = Path(path)
     tokenizer = AutoTokenizer.from_pretrained(resolve_backbone("default"))
     config = BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
         vocab_size=tokenizer.vocab_size,
         max_position_embeddings=512,
         hidden_dropout_prob=dropout,

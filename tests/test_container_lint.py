@@ -172,23 +172,45 @@ def test_dockerfile_bases_are_pinned_tags():
             stage_names.add(parts[2])
 
 
-def test_dockerfile_installs_torch_first_and_the_bento_last():
+def test_dockerfile_installs_the_backend_first_and_the_bento_last():
+    """Default image: ONNX Runtime, no torch. BACKEND=torch: the torch wheel in its own layer
+    first, then its requirements file; the bento always comes after the dependency layers."""
     text = DOCKERFILE.read_text()
+    instr = _instructions(DOCKERFILE)
+    assert _arg(instr, "BACKEND") == "onnx", "the default image is the ONNX one"
     torch_at = text.index('"torch==$TORCH_VERSION"')
-    rest_at = text.index("-r /tmp/wheels/requirements-serve.txt")
+    guard_at = text.index('if [ "$BACKEND" = torch ]; then')
+    rest_at = text.index('-r "/tmp/wheels/$req"')
     bento_at = text.index("COPY dist/multitask.bento")
-    assert torch_at < rest_at < bento_at
+    assert guard_at < torch_at < rest_at < bento_at
+    assert (
+        'req=requirements-serve.txt; [ "$BACKEND" = onnx ] || req=requirements-serve-torch.txt'
+        in text
+    )
     assert "--no-index --find-links" in text, "offline install from wheels/ when present"
+    assert "torch in the ONNX image" in text, "the ONNX build fails if torch sneaks in"
+    final = _stages(instr)[-1]
+    assert not any(w == "RUN" and "pip install" in r for w, r in final), "no pip in the final stage"
 
 
 def test_serving_pins_agree_with_requirements():
-    serve, full = _pins("requirements-serve.txt"), _pins()
-    assert _arg(_instructions(DOCKERFILE), "TORCH_VERSION") == serve["torch"]
-    assert next(iter(serve)) == "torch", "torch comes first"
-    differ = {name: (pin, full.get(name)) for name, pin in serve.items() if full.get(name) != pin}
-    assert not differ, f"requirements-serve.txt vs requirements.txt: {differ}"
-    training_only = {"mlflow", "dvc", "pandera", "matplotlib", "scikit-learn", "pandas"}
-    assert not training_only & set(serve), "training-only packages in the serving image"
+    serve, torch, full = (
+        _pins("requirements-serve.txt"),
+        _pins("requirements-serve-torch.txt"),
+        _pins(),
+    )
+    assert _arg(_instructions(DOCKERFILE), "TORCH_VERSION") == torch["torch"]
+    assert next(iter(torch)) == "torch", "torch comes first in the torch backend's file"
+    assert not {"torch", "transformers", "safetensors", "sentence-transformers"} & set(serve), (
+        "the default (ONNX) serving requirements hold torch"
+    )
+    assert {"onnxruntime", "tokenizers", "bentoml"} <= set(serve)
+    assert {k: v for k, v in torch.items() if k in serve} == serve, "torch file = ONNX file + torch"
+    for name, pins in (("requirements-serve.txt", serve), ("requirements-serve-torch.txt", torch)):
+        differ = {n: (pin, full.get(n)) for n, pin in pins.items() if full.get(n) != pin}
+        assert not differ, f"{name} vs requirements.txt: {differ}"
+        training_only = {"mlflow", "dvc", "pandera", "matplotlib", "scikit-learn", "pandas", "onnx"}
+        assert not training_only & set(pins), f"training-only packages in {name}"
 
 
 def test_dockerignore_is_an_allowlist():
@@ -199,7 +221,8 @@ def test_dockerignore_is_an_allowlist():
     ]
     assert lines[0] == "*", "exclude everything first"
     allowed = {line[1:] for line in lines[1:] if line.startswith("!")}
-    for needed in ("Dockerfile", "requirements-serve.txt", "dist/multitask.bento", ".dockerignore"):
+    needed_files = ("Dockerfile", "requirements-serve.txt", "requirements-serve-torch.txt")
+    for needed in (*needed_files, "dist/multitask.bento", ".dockerignore"):
         assert needed in allowed, f"{needed} is not let back into the build context"
     assert any(a.startswith("wheels/") for a in allowed)
 

@@ -40,9 +40,12 @@ THIRD_PARTY_OWNER = {"mlflow": "tracking", "bentoml": "serving"}
 TORCH_FREE = {  # modules that must never import torch (the ONNX serving path, the contract)
     "multitask.config", "multitask.errors", "multitask.records", "multitask.io",
     "multitask.signals", "multitask.project", "multitask.model.inputs", "multitask.model.outputs",
+    "multitask.model.onnx_runtime", "multitask.model.gate",
     "multitask.serving.contract", "multitask.serving.guard", "multitask.serving.state",
-    "multitask.serving.batching", "multitask.serving.packaged",
+    "multitask.serving.batching", "multitask.serving.packaged", "multitask.serving.answers",
+    "multitask.serving.backend", "multitask.serving.onnx_backend",
 }  # fmt: skip
+HEAVY = {"torch", "transformers", "safetensors", "sentence_transformers"}  # not in the ONNX image
 
 
 def room(module: str) -> str:
@@ -69,8 +72,8 @@ def rule_violations(module: str, imported: Iterable[str]) -> list[str]:
                 bad.append(f"{module} (bottom layer) imports {name}")
         elif top in THIRD_PARTY_OWNER and own != THIRD_PARTY_OWNER[top]:
             bad.append(f"{module} imports {top}: only {THIRD_PARTY_OWNER[top]}/ may")
-        elif top == "torch" and module in TORCH_FREE:
-            bad.append(f"{module} imports torch but must stay torch-free")
+        elif top in HEAVY and module in TORCH_FREE:
+            bad.append(f"{module} imports {top} but must stay torch-free")
     return bad
 
 
@@ -94,6 +97,8 @@ def test_import_rules_hold() -> None:
         ("multitask.training.loop", "mlflow"),
         ("multitask.data.tables", "bentoml"),
         ("multitask.serving.contract", "torch"),
+        ("multitask.serving.onnx_backend", "transformers"),
+        ("multitask.model.onnx_runtime", "torch"),
         ("multitask.tracking.store", "multitask.serving.packaged"),
         ("multitask.project", "multitask.tracking.store"),
         ("multitask.promotion", "mlflow"),
@@ -101,6 +106,18 @@ def test_import_rules_hold() -> None:
 )
 def test_a_forbidden_import_is_caught(module: str, imported: str) -> None:
     assert rule_violations(module, [imported])
+
+
+def test_the_onnx_serving_path_is_torch_free_all_the_way_down() -> None:
+    """Everything the ONNX backend imports, transitively, is torch-free (the service imports the
+    torch backend only when a bento serves torch: that import sits in `load_backend`)."""
+    entry = module_file("multitask.serving.onnx_backend")
+    assert entry is not None
+    reached = {module_name(p) for p in closure([entry]) if p.suffix == ".py"}
+    assert not reached - TORCH_FREE - {"multitask", "multitask.model", "multitask.serving"}
+    heavy = {m: sorted(HEAVY & {n.split(".")[0] for n in imported_names(module_file(m))})
+             for m in reached}  # fmt: skip
+    assert not {m: h for m, h in heavy.items() if h}
 
 
 def test_stage_scripts_reach_mlflow_and_bentoml_only_through_the_library() -> None:

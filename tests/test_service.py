@@ -107,10 +107,41 @@ def test_guard_replays_body_as_json_and_answers_model() -> None:
     assert client.get("/model").json() == {"version": 3}
 
 
+def test_guard_answers_text_routes_itself_once_the_model_is_loaded() -> None:
+    """The fast path: with `state.answer` set, a valid text request never reaches the app behind
+    the guard; bad requests are still refused, and an overloaded batcher still sheds."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from multitask.serving.batching import MicroBatcher
+
+    calls: list[tuple[str, list[str]]] = []
+
+    async def answer(route: str, texts: list[str]) -> bytes:
+        calls.append((route, texts))
+        return json.dumps([{"route": route, "n": len(texts)}]).encode()
+
+    state = ServingState(Serve(**SERVE_LIMITS))
+    state.answer = answer
+    client = TestClient(RequestGuard(Starlette(), state=state))  # the app has no routes at all
+    got = client.post("/embed", content=b'{"texts": ["a", "b"]}', headers={"content-type": "x"})
+    assert got.status_code == 200 and got.headers["content-type"] == "application/json"
+    assert got.json() == [{"route": "/embed", "n": 2}] and calls == [("/embed", ["a", "b"])]
+    assert client.post("/predict", content=b'{"texts": [" "]}').status_code == 422
+    assert len(calls) == 1
+
+    state.batcher = MicroBatcher(lambda texts: np.zeros((len(texts), 1)), 8, max_latency_ms=1)
+    state.batcher._queue.append(type("R", (), {"enqueued": time.monotonic() - 1})())  # stale
+    shed = client.post("/predict", content=b'{"texts": ["a"]}')
+    assert shed.status_code == 503 and shed.headers["retry-after"] == "1"
+    assert len(calls) == 1 and state.batcher.stats.shed == 1
+
+
 def test_service_import_stays_light(tmp_path: Path) -> None:
-    """The service never pulls in mlflow, dvc, pandera, matplotlib or training code."""
+    """The service never pulls in mlflow, dvc, pandera, matplotlib, training code, or (on its
+    import path, which is also the ONNX backends') torch and transformers."""
     banned = ["mlflow", "dvc", "pandera", "matplotlib", "multitask.training", "multitask.tracking"]
-    banned += ["multitask.data", "harness"]
+    banned += ["multitask.data", "harness", "torch", "transformers", "multitask.model.network"]
     code = (
         "import sys, multitask.serving.service\n"
         f"bad = [m for m in {banned!r} if m in sys.modules]\n"
@@ -154,7 +185,10 @@ def test_bento_export_import_roundtrip(served: Served) -> None:
     )
     assert bento_yaml["args"]["model_tag"] == served.model_tag  # the bento pins its model
     model_name, model_version = served.model_tag.split(":")
-    assert (served.home / "models" / model_name / model_version / "multitask.json").is_file()
+    stored = served.home / "models" / model_name / model_version
+    # The model store holds what the ONNX backend serves, and no PyTorch weights.
+    assert {"onnx_model.json", "model.onnx", "tokenizer.json"} <= {p.name for p in stored.iterdir()}
+    assert not list(stored.rglob("*.safetensors")), "PyTorch weights shipped with an ONNX bento"
     src = served.home / "bentos" / name / version / "src"
     assert (src / "multitask" / "serving" / "service.py").is_file()
     assert not (src / "src").exists()
@@ -195,10 +229,37 @@ def test_endpoints_match_the_model(served: Served) -> None:
     assert info["metrics"] == METRICS and info["labels"] == served.model.labels
     assert info["bentoml_model"] == served.model_tag and info["dim"] == served.model.dim
     assert info["limits"] == SERVE_LIMITS  # params' serve section travelled in the model metadata
+    # The backend and the accuracy gate's figures for it (the record the package stage stored).
+    assert info["backend"] == served.packaged.backend == "onnx"
+    assert info["requested_backend"] == "onnx" and info["refused"] == []
+    gate = info["gate"]
+    assert gate["passed"] is True and gate["reason"] == "passed" and gate["backend"] == "onnx"
+    assert gate["mean_cosine"] > 0.9999 and gate["n_natural"] > 100
+    assert set(gate["tasks"]) == {"topic", "sentiment"}
+    for figures in gate["tasks"].values():
+        assert figures["agreement"] == 1.0 and figures["natural_net_change"] == 0
 
     # A long text within max_chars is truncated to max_length tokens, not rejected.
     status, body = _post(f"{served.url}/predict", json.dumps({"texts": ["word, " * 33]}).encode())
     assert status == 200 and len(body) == 1
+
+
+@pytest.mark.integration
+def test_the_running_service_has_not_imported_torch(served: Served) -> None:
+    """The ONNX-served worker has onnxruntime mapped and nothing of torch or transformers: the
+    process's memory maps show every shared library it loaded (an import of torch maps libtorch)
+    and its open Python files."""
+    import psutil
+
+    assert _post(f"{served.url}/predict", json.dumps({"texts": TEXTS}).encode())[0] == 200
+    server = psutil.Process(served.server.proc.pid)
+    workers = [p for p in server.children(recursive=True) if "worker" in " ".join(p.cmdline())]
+    assert workers, "no BentoML worker process found"
+    for worker in workers:
+        maps = [m.path for m in worker.memory_maps()]
+        assert any("/onnxruntime/" in path for path in maps), "the check must see onnxruntime"
+        heavy = [path for path in maps if "/torch/" in path or "/transformers/" in path]
+        assert not heavy, f"the serving worker loaded {heavy[:3]}"
 
 
 @pytest.mark.integration

@@ -4,14 +4,19 @@
 #   scripts/docker/smoke.sh [path/to/bento]      (default dist/multitask.bento, as the pipeline writes)
 #
 # Steps: local engine + base image (scripts/docker/engine.sh), wheelhouse (offline build), classic
-# `docker build --network host`, `docker run --network host` on a free loopback port, wait for
-# readiness and for Docker's HEALTHCHECK, POST /predict and check the answer's shape, check a bad
-# request gets a 4xx, check the server runs as a non-root user. The container this script started
-# is removed on exit, whatever happens; the engine is left running (engine.sh stop stops it).
+# `docker build --network host` for the bento's backend, the image's size against its budget and
+# (ONNX image) no torch installed in it, `docker run --network host` on a free loopback port, wait
+# for readiness (timed) and for Docker's HEALTHCHECK, POST /predict and check the answer's shape,
+# GET /model names the backend (and the accuracy gate's verdict), check a bad request gets a 4xx,
+# the server runs as a non-root user and (ONNX image) its processes have onnxruntime loaded and
+# nothing of torch. The container this script started is removed on exit, whatever happens; the
+# engine is left running (engine.sh stop stops it).
 #
-# Environment: IMAGE (tag to build, default multitask:smoke), READY_TIMEOUT (s, default 180),
-# SKIP_WHEELHOUSE=1 (build from the package index instead of wheels/), BUILD_FLAGS (extra
-# `docker build` options, e.g. --no-cache for a cold build).
+# Environment: IMAGE (tag to build, default multitask:smoke), BACKEND (onnx or torch; default:
+# the `backend` that bento.json next to the bento names, torch -> torch, else onnx),
+# IMAGE_BUDGET_MB (default 450; over it the script warns, or fails with STRICT_SIZE=1),
+# READY_TIMEOUT (s, default 180), SKIP_WHEELHOUSE=1 (build from the package index instead of
+# wheels/), BUILD_FLAGS (extra `docker build` options, e.g. --no-cache for a cold build).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -27,6 +32,13 @@ die() { echo "[smoke +$((SECONDS - T0))s] FAIL: $*" >&2; exit 1; }
 
 [ -f "$BENTO" ] || die "no bento at $BENTO (run 'make pipeline-tiny' first)"
 BENTO="$(cd "$(dirname "$BENTO")" && pwd)/$(basename "$BENTO")"
+if [ -z "${BACKEND:-}" ]; then
+    served="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("backend", "torch"))' \
+        "$(dirname "$BENTO")/bento.json" 2>/dev/null || echo onnx)"
+    if [ "$served" = torch ]; then BACKEND=torch; else BACKEND=onnx; fi
+fi
+export BACKEND
+BUDGET_MB="${IMAGE_BUDGET_MB:-450}"
 
 CID=""
 CONTEXT=""
@@ -62,23 +74,35 @@ if [ "$BENTO" != "$ROOT/dist/multitask.bento" ]; then
     CONTEXT="$(mktemp -d "${TMPDIR:-/tmp}/mt-context.XXXXXX")"
     mkdir -p "$CONTEXT/dist"
     cp -l "$BENTO" "$CONTEXT/dist/multitask.bento" 2>/dev/null || cp "$BENTO" "$CONTEXT/dist/multitask.bento"
-    cp "$ROOT/Dockerfile" "$ROOT/.dockerignore" "$ROOT/requirements-serve.txt" "$CONTEXT/"
+    cp "$ROOT/Dockerfile" "$ROOT/.dockerignore" "$ROOT/requirements-serve.txt" \
+        "$ROOT/requirements-serve-torch.txt" "$CONTEXT/"
     [ -d "$ROOT/wheels" ] && { cp -al "$ROOT/wheels" "$CONTEXT/wheels" 2>/dev/null || cp -a "$ROOT/wheels" "$CONTEXT/wheels"; }
     context="$CONTEXT"
 fi
 
-say "3/7 docker build -t $IMAGE ($BENTO)"
+say "3/7 docker build -t $IMAGE --build-arg BACKEND=$BACKEND ($BENTO)"
 t=$SECONDS
 build_log="$(mktemp)"
 # shellcheck disable=SC2086  # BUILD_FLAGS holds several options
-if ! docker build --network host --force-rm ${BUILD_FLAGS:-} -t "$IMAGE" "$context" >"$build_log" 2>&1; then
+if ! docker build --network host --force-rm --build-arg "BACKEND=$BACKEND" ${BUILD_FLAGS:-} \
+        -t "$IMAGE" "$context" >"$build_log" 2>&1; then
     tail -n 40 "$build_log" >&2
     rm -f "$build_log"
     die "docker build failed"
 fi
 rm -f "$build_log"
-size="$(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
-say "built $IMAGE in $((SECONDS - t)) s, image size $size"
+size_mb="$(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f", $1 / 1e6 }')"
+say "built $IMAGE in $((SECONDS - t)) s, image size $size_mb MB (budget $BUDGET_MB MB)"
+if [ "$size_mb" -gt "$BUDGET_MB" ]; then
+    [ "${STRICT_SIZE:-0}" != 1 ] || die "image is $size_mb MB, over the $BUDGET_MB MB budget"
+    echo "[smoke] WARNING: image is $size_mb MB, over the $BUDGET_MB MB budget" >&2
+fi
+if [ "$BACKEND" = onnx ]; then
+    docker run --rm --network host --entrypoint python3 "$IMAGE" -c \
+        'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ("torch", "transformers")))' \
+        || die "the ONNX image holds torch or transformers"
+    say "no torch or transformers in the image"
+fi
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 say "4/7 docker run on 127.0.0.1:$PORT"
@@ -87,12 +111,13 @@ URL="http://127.0.0.1:$PORT"
 
 say "5/7 waiting for $URL/readyz (at most $READY_TIMEOUT s)"
 t=$SECONDS
+t0="$(date +%s.%N)"
 until python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "$URL/readyz" 2>/dev/null; do
     [ "$(docker inspect -f '{{.State.Running}}' "$CID")" = true ] || die "the container exited before it was ready"
     [ $((SECONDS - t)) -lt "$READY_TIMEOUT" ] || die "not ready after $READY_TIMEOUT s"
-    sleep 0.5
+    sleep 0.1
 done
-say "ready after $((SECONDS - t)) s"
+say "ready after $(python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.1f}")' "$t0") s (docker run to the first 200 from /readyz)"
 # Docker's own HEALTHCHECK (python urllib inside the image) must agree; its first probe runs after
 # one --interval.
 until [ "$(docker inspect -f '{{.State.Health.Status}}' "$CID")" = healthy ]; do
@@ -147,6 +172,15 @@ print("  /metrics answers with BentoML's Prometheus metrics")
 status, answer = post("/predict", {"texts": []})
 assert 400 <= status < 500, f"an empty batch should get a 4xx, got {status}: {str(answer)[:200]}"
 print(f"  empty batch -> {status}")
+
+with urllib.request.urlopen(url + "/model", timeout=10) as r:
+    info = json.loads(r.read())
+gate = info.get("gate") or {}
+refused = "; ".join(f"{x['backend']} refused: {x['reason']}" for x in info.get("refused", []))
+print(f"  GET /model: backend {info['backend']}, gate {gate.get('reason', 'none')}"
+      + (f" ({refused})" if refused else ""))
+assert info["backend"] in ("onnx-int8", "onnx", "torch"), info
+assert info["backend"] == "torch" or gate.get("passed") is True, "an ONNX backend without a passed gate"
 PY
 
 say "7/7 user checks"
@@ -155,3 +189,19 @@ uid="$(docker exec "$CID" id -u)"
 server_uid="$(docker exec "$CID" awk '/^Uid:/ { print $2 }' /proc/1/status)"
 [ "$server_uid" != 0 ] || die "the server (pid 1) runs as root"
 say "server runs as uid $server_uid (image user '$(docker image inspect -f '{{.Config.User}}' "$IMAGE")')"
+if [ "$BACKEND" = onnx ]; then
+    # What the server's processes loaded: every shared library shows in /proc/<pid>/maps.
+    docker exec "$CID" python3 -c '
+import glob, sys
+maps = []
+for path in glob.glob("/proc/[0-9]*/maps"):
+    try:
+        maps += open(path).read().splitlines()
+    except OSError:
+        pass
+ort = any("/onnxruntime/" in m for m in maps)
+torch = sorted({m.split()[-1] for m in maps if "/torch/" in m or "/transformers/" in m})
+print(f"  server processes: onnxruntime loaded: {ort}; torch/transformers files mapped: {len(torch)}")
+sys.exit(0 if ort and not torch else 1)
+' || die "the server did not run on ONNX Runtime alone"
+fi

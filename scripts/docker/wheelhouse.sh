@@ -3,11 +3,12 @@
 #
 #   scripts/docker/wheelhouse.sh [DEST]      (DEST defaults to wheels/ at the repository root)
 #
-# Which packages: requirements-serve.txt, the service's runtime pins (torch first; no mlflow, dvc,
-# ...), the same file the Dockerfile installs. The wheels are for the image's platform (Linux
-# x86-64, CPython 3.11), whatever this machine is. Files already in DEST are reused; only what is
-# missing is fetched. The Dockerfile installs from here with `pip install --no-index --find-links`
-# when the folder holds wheels.
+# Which packages: the service's runtime pins for the image's BACKEND (environment, as the
+# Dockerfile's build argument; default onnx): requirements-serve.txt (ONNX Runtime, no torch), or
+# requirements-serve-torch.txt (torch first) for BACKEND=torch; the same file the Dockerfile
+# installs. The wheels are for the image's platform (Linux x86-64, CPython 3.11), whatever this
+# machine is. Files already in DEST are reused; only what is missing is fetched. The Dockerfile
+# installs from here with `pip install --no-index --find-links` when the folder holds wheels.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,9 +21,17 @@ fi
 say() { echo "[wheelhouse] $*"; }
 die() { echo "[wheelhouse] error: $*" >&2; exit 1; }
 
-reqs="$ROOT/requirements-serve.txt"
+case "${BACKEND:-onnx}" in
+    onnx) reqs="$ROOT/requirements-serve.txt" ;;
+    torch) reqs="$ROOT/requirements-serve-torch.txt" ;;
+    *) die "BACKEND must be onnx or torch, not ${BACKEND}" ;;
+esac
 [ -f "$reqs" ] || die "no $reqs"
-grep -qE '^torch==' "$reqs" || die "torch is not pinned (torch==...) in $reqs"
+if [ "${BACKEND:-onnx}" = torch ]; then
+    grep -qE '^torch==' "$reqs" || die "torch is not pinned (torch==...) in $reqs"
+elif grep -qE '^(torch|transformers)==' "$reqs"; then
+    die "$reqs pins torch or transformers: the ONNX image must not hold them"
+fi
 
 # Debian bookworm has glibc 2.36: every manylinux tag up to 2_36 runs there (this pip does not
 # expand one --platform into the older tags, so list them).
@@ -31,7 +40,7 @@ for minor in $(seq 36 -1 5); do platforms+=(--platform "manylinux_2_${minor}_x86
 platforms+=(--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64)
 
 mkdir -p "$DEST"
-say "$(grep -cE '^[A-Za-z]' "$reqs") pinned packages from requirements-serve.txt (and their dependencies) -> $DEST"
+say "$(grep -cE '^[A-Za-z]' "$reqs") pinned packages from $(basename "$reqs") (and their dependencies) -> $DEST"
 t0=$SECONDS
 opts=(--quiet --dest "$DEST" --only-binary=:all: "${platforms[@]}" --python-version 3.11
       --implementation cp --abi cp311 -r "$reqs")
@@ -40,7 +49,7 @@ opts=(--quiet --dest "$DEST" --only-binary=:all: "${platforms[@]}" --python-vers
 stamp="$DEST/.complete"
 want="$(sha256sum "$reqs" | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want $(ls "$DEST"/*.whl 2>/dev/null | wc -l)" ]; then
-    say "up to date ($(ls "$DEST"/*.whl | wc -l) wheels for this requirements-serve.txt)"
+    say "up to date ($(ls "$DEST"/*.whl | wc -l) wheels for this $(basename "$reqs"))"
     exit 0
 fi
 rm -f "$stamp"

@@ -256,9 +256,20 @@ class Register(_Strict):
         return _check_val_metric(v)
 
 
-class Serve(_Strict):
-    """The service's limits (stored with the BentoML model by the package stage)."""
+BACKENDS: tuple[str, ...] = ("onnx-int8", "onnx", "torch")
+Backend = Literal["onnx-int8", "onnx", "torch"]
 
+
+class Serve(_Strict):
+    """How the champion is served: the backend asked for, and the service's limits (both go into
+    the bento as a build argument; the limits also show in GET /model).
+
+    `backend`: ``onnx-int8`` (ONNX Runtime, int8 weights; falls back to ``onnx`` with a warning
+    when it fails the accuracy gate), ``onnx`` (ONNX Runtime fp32, gated too) or ``torch``
+    (PyTorch: GPU serving, debugging; its image needs requirements-serve-torch.txt).
+    """
+
+    backend: Backend = "onnx-int8"
     max_batch_size: PositiveInt = 64  # texts per model batch
     max_latency_ms: PositiveInt = 1000  # refuse (503) new requests while queued ones wait longer
     max_texts: PositiveInt = 64  # per request
@@ -266,6 +277,10 @@ class Serve(_Strict):
     # Request timeout. BentoML holds each request's context until it has passed, so memory
     # holds about requests/s x timeout_s of them: keep it a few times the slowest request.
     timeout_s: PositiveInt = 10
+
+    def limits(self) -> dict[str, int]:
+        """The request limits alone (what GET /model reports under "limits")."""
+        return self.model_dump(exclude={"backend"})
 
 
 class Params(_Strict):

@@ -5,12 +5,14 @@
     TrainRun       models/<scenario>/run.json            train         evaluate, register
     Metrics        reports/eval/<scenario>/metrics.json  evaluate      register, DVC
     Champion       champion.json                         register      package, README, CI
+    OnnxMeta       <ONNX folder>/onnx_model.json         package       ONNX runtime (service, gate)
+    GateResult     inside PackagedModel; MLflow tags     package       the service (GET /model)
     PackagedModel  BentoML model metadata                package       the service (GET /model)
     BentoRecord    dist/bento.json                       package       serve, docker, CI
 
 Reading a missing or malformed file raises the caller's error class (DataError by default) with
 a message naming the file and the field at fault. Writes are atomic. Bottom layer: imports only
-pydantic, errors and io.
+pydantic and the other bottom modules (config for the backend names, errors, io).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from multitask.config import Backend
 from multitask.errors import DataError, MultitaskError
 from multitask.io import atomic_write_json
 
 MODEL_META_FILE = "multitask.json"
+ONNX_META_FILE = "onnx_model.json"  # in an ONNX export folder
 BENTO_MODEL_NAME = "multitask-model"  # in the BentoML model store
 TRAIN_RUN_FILE = "run.json"  # beside the "model" folder in a train output
 MODEL_SUBDIR = "model"
@@ -150,13 +154,104 @@ class Champion(ModelVersion):
     dvc: DvcContext = DvcContext()
 
 
+class OnnxMeta(Record):
+    """An ONNX export folder's onnx_model.json: what the graph computes and how to feed it.
+
+    One graph, `graph`: int64 ``input_ids`` and ``attention_mask`` [batch, sequence] -> the pooled
+    embedding [batch, dim] and each task's logits [batch, classes] (names in `outputs`, keyed
+    ``embedding`` and by task). `tokenizer` is the training tokenizer (truncation at max_length,
+    no padding: the runtime pads each batch with `pad_id`). `sha256` covers both files;
+    `source_digest` is the digest of the PyTorch model folder it was exported from, and `check`
+    the export's own comparison with that model.
+    """
+
+    format_version: Literal[1] = 1
+    variant: Literal["fp32", "int8"]
+    graph: str = "model.onnx"
+    tokenizer: str = "tokenizer.json"
+    labels: LabelSets
+    max_length: Annotated[int, Field(ge=1)]
+    pad_id: Annotated[int, Field(ge=0)]
+    dim: Annotated[int, Field(ge=1)]
+    outputs: dict[str, str]
+    opset: int
+    fused_ops: dict[str, int] = {}
+    sha256: Annotated[dict[str, str], Field(min_length=2)]
+    source_digest: str
+    check: dict[str, float] = {}
+
+
+class GateThresholds(Record):
+    """The accuracy gate's limits (issue 16)."""
+
+    max_acc_delta_points: float = 0.5  # |accuracy change| per task, percentage points
+    min_agreement: float = 0.99  # same label as PyTorch, per task, on the labelled set
+    max_natural_net_change: int = 1  # |correct(onnx) - correct(torch)| sentences per task
+    min_mean_cosine: float = 0.98  # embeddings, every text of both sets
+
+
+class TaskGate(Record):
+    """One task's gate figures (accuracies as fractions, the delta in percentage points)."""
+
+    acc_reference: float
+    acc_candidate: float
+    acc_delta_points: float
+    agreement: float
+    natural_acc_reference: float
+    natural_acc_candidate: float
+    natural_net_change: int  # correct(candidate) - correct(reference) on the natural set
+    natural_flips: int  # natural sentences whose label changed, right or wrong
+
+
+class GateResult(Record):
+    """The accuracy gate's verdict on one ONNX backend against the PyTorch model, with every
+    figure; `reason` names each failing metric with its figure and limit ("passed" otherwise)."""
+
+    backend: Backend
+    passed: bool
+    reason: str
+    failures: list[str] = []
+    tasks: dict[str, TaskGate]
+    mean_cosine: float | None = None  # None: not a number (NaN embeddings), which fails
+    min_cosine: float | None = None
+    n_labelled: int
+    n_natural: int
+    thresholds: GateThresholds = GateThresholds()
+
+    def tags(self) -> dict[str, str]:
+        """Flat string figures for MLflow tags, e.g. ``gate.onnx-int8.sentiment.agreement``."""
+        pre = f"gate.{self.backend}"
+        out = {f"{pre}.passed": str(self.passed).lower(), f"{pre}.reason": self.reason[:4000]}
+        out[f"{pre}.mean_cosine"] = _fig(self.mean_cosine)
+        out[f"{pre}.n_labelled"], out[f"{pre}.n_natural"] = (
+            str(self.n_labelled),
+            str(self.n_natural),
+        )
+        for task, figures in self.tasks.items():
+            out.update({f"{pre}.{task}.{k}": _fig(v) for k, v in figures.model_dump().items()})
+        return out
+
+
+def _fig(value: float | int | None) -> str:
+    return "nan" if value is None else (f"{value:.6f}" if isinstance(value, float) else str(value))
+
+
 class PackagedModel(Record):
-    """What the package stage stores with the BentoML model and the service reports."""
+    """What the package stage stores with the BentoML model and the service reports.
+
+    `backend` is what the bento serves (params ask for one; the gate may have moved onnx-int8 to
+    onnx). `gate` holds the served ONNX backend's gate figures, `refused` those of a backend the
+    gate turned down on the way (onnx-int8 when it fell back). Records written before the ONNX
+    backends existed read as torch.
+    """
 
     registered: ModelVersion
     labels: LabelSets
     dim: int
     max_length: int
+    backend: Backend = "torch"
+    gate: GateResult | None = None
+    refused: list[GateResult] = []
 
     def bento_labels(self) -> dict[str, str]:
         """Short string labels for `bentoml models list` and the bento."""
@@ -166,7 +261,15 @@ class PackagedModel(Record):
             "version": str(r.version),
             "run_id": r.run_id,
             "scenario": r.scenario,
+            "backend": self.backend,
         }
+
+    def version_tags(self) -> dict[str, str]:
+        """What the MLflow model version gets tagged with: the backend and every gate figure."""
+        tags = {"serve.backend": self.backend}
+        for result in [*self.refused, *([self.gate] if self.gate else [])]:
+            tags.update(result.tags())
+        return tags
 
 
 class BentoRecord(Record):
@@ -177,3 +280,4 @@ class BentoRecord(Record):
     bento_file: str
     bento_sha256: str
     champion: ModelVersion
+    backend: Backend = "torch"  # what the bento serves (records from before ONNX: torch)

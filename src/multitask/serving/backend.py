@@ -1,8 +1,15 @@
-"""The model behind the service: text -> embeddings -> per-task probabilities, in one worker.
+"""The model behind the service, whichever form it takes: texts -> one row per text.
+
+A backend turns texts into rows of `model.outputs.pack_rows` (the embedding, then each task's
+probabilities), so every endpoint's answer is in a text's row and all four share one batch:
+    onnx-int8, onnx   `onnx_backend.OnnxBackend`: ONNX Runtime + `tokenizers` (no torch)
+    torch             `torch_backend.TorchBackend`: the PyTorch model (GPU serving, debugging)
+The module of the chosen backend is imported when the model loads, and only it: the ONNX path
+never imports torch or transformers.
 
 One intra-op thread pool per worker, sized to the cores given to it (``MULTITASK_TORCH_THREADS``,
-default: available CPUs / workers), so workers do not oversubscribe the cores; the batcher runs
-the model on one thread at a time.
+default: available CPUs / workers; it sizes ONNX Runtime's pool too), so workers do not
+oversubscribe the cores; the batcher runs the model on one thread at a time.
 """
 
 from __future__ import annotations
@@ -10,8 +17,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+
+from multitask.config import BACKENDS, Backend
+from multitask.errors import ModelLoadError
 
 
 def worker_threads(workers: int) -> int:
@@ -23,32 +34,29 @@ def worker_threads(workers: int) -> int:
     return max(1, (cpus or 1) // workers)
 
 
-class TorchBackend:
-    """The PyTorch model (GPU serving, debugging)."""
+class ModelBackend(Protocol):
+    """What the service needs of a model."""
 
-    name = "torch"
+    name: Backend
+    threads: int
+    labels: dict[str, list[str]]  # task -> label names; the order rows are packed in
+    dim: int
 
-    def __init__(
-        self, path: str | Path, labels: Mapping[str, Sequence[str]] | None, threads: int
-    ) -> None:
-        import torch
+    def rows(self, texts: list[str]) -> np.ndarray:
+        """[N, dim + sum C_task] float32 (`pack_rows`), in input order."""
+        ...
 
-        from multitask.model.device import pick_device
-        from multitask.model.network import MultiTaskSentenceTransformer
 
-        torch.set_num_threads(threads)
-        self.threads = threads
-        # The labels recorded at packaging must be the ones the folder was trained for
-        # (ModelLoadError, naming the file, otherwise).
-        self.model = MultiTaskSentenceTransformer.load(path, labels).to(pick_device()).eval()
-        self.labels = self.model.labels
-        self.dim = self.model.dim
-        self.model.predict(["warm up"])  # the first request should not pay for lazy setup
+def load_backend(
+    name: Backend, path: str | Path, labels: Mapping[str, Sequence[str]] | None, threads: int
+) -> ModelBackend:
+    """Load the model folder `path` (a BentoML model's) as backend `name`."""
+    if name == "torch":
+        from multitask.serving.torch_backend import TorchBackend
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Sentence embeddings [N, dim] (float32), in input order."""
-        return self.model.encode(texts)
+        return TorchBackend(path, labels, threads)
+    if name in ("onnx-int8", "onnx"):
+        from multitask.serving.onnx_backend import OnnxBackend
 
-    def probs(self, emb: np.ndarray) -> dict[str, np.ndarray]:
-        """Softmax probabilities per task for embeddings [N, dim] (the heads: microseconds)."""
-        return self.model.head_probs(emb)
+        return OnnxBackend(path, labels, threads, name)
+    raise ModelLoadError(f"unknown backend {name!r}: one of {', '.join(BACKENDS)}")

@@ -14,9 +14,11 @@ folder; the store is never inside that build context (the bentofile's patterns a
 a leading ``/`` and exclude ``/.bentoml/`` all the same).
 
 The model goes into the bento through the model store (``bentoml.models.create``), with its
-`PackagedModel` record as metadata; the bento is pinned to that exact model tag and to the
-``serve`` limits with ``bentoml build --arg model_tag=<tag> --arg serve=<json>`` (see
-packaged.py).
+`PackagedModel` record as metadata: the folder its backend serves (an ONNX export folder for
+onnx-int8 and onnx, the trained model folder for torch), nothing else, so the image carries no
+weights it never loads. The bento is pinned to that exact model tag and to the ``serve`` settings
+with ``bentoml build --arg model_tag=<tag> --arg serve=<json>`` (see packaged.py); a torch bento
+declares requirements-serve-torch.txt instead of requirements-serve.txt.
 Build, export and import run the ``bentoml`` CLI in a subprocess whose BENTOML_HOME is explicit:
 BentoML memoises its home folder on first use, so one process cannot switch stores, and the CLI
 is what a user would run anyway. Exports are atomic (temporary name, then rename).
@@ -39,10 +41,11 @@ import yaml
 from multitask.config import Serve
 from multitask.errors import PackagingError
 from multitask.project import project_root
-from multitask.records import BENTO_MODEL_NAME, MODEL_META_FILE, PackagedModel
+from multitask.records import BENTO_MODEL_NAME, MODEL_META_FILE, ONNX_META_FILE, PackagedModel
 
 DEFAULT_HOME_DIR = ".bentoml"
 TAG_PREFIX = "__tag__:"
+TORCH_REQUIREMENTS = "requirements-serve-torch.txt"  # the torch backend's, instead of bentofile's
 
 
 def bentoml_home(home: str | Path | None = None) -> Path:
@@ -89,18 +92,23 @@ def _run_bentoml(
 def store_model(
     model_dir: str | Path, packaged: PackagedModel, name: str = BENTO_MODEL_NAME
 ) -> str:
-    """Copy a saved model folder into the BentoML model store; return its tag ``name:version``.
+    """Copy the folder `packaged.backend` serves into the BentoML model store; return its tag
+    ``name:version``: a saved model folder (torch) or an ONNX export folder (onnx-int8, onnx).
 
     The `packaged` record becomes the model's metadata (read back by the service) and its short
-    labels (registered name, version, run id, scenario). Runs in this process.
+    labels (registered name, version, run id, scenario, backend). Runs in this process.
     """
     model_dir = Path(model_dir)
-    if not (model_dir / MODEL_META_FILE).is_file():
-        raise PackagingError(f"not a model folder: {model_dir / MODEL_META_FILE} is missing")
+    meta = MODEL_META_FILE if packaged.backend == "torch" else ONNX_META_FILE
+    if not (model_dir / meta).is_file():
+        raise PackagingError(
+            f"not a folder the {packaged.backend} backend serves: {model_dir / meta} is missing"
+        )
     home = bentoml_home()
     import bentoml
 
-    labels, metadata = packaged.bento_labels(), packaged.model_dump(mode="json")
+    # BentoML metadata takes no None: absent fields read back as their defaults (None).
+    labels, metadata = packaged.bento_labels(), packaged.model_dump(mode="json", exclude_none=True)
     with bentoml.models.create(name, labels=labels, metadata=metadata) as bm:
         shutil.copytree(model_dir, bm.path, dirs_exist_ok=True)
         tag = str(bm.tag)
@@ -130,16 +138,21 @@ def visible_tmp() -> Path:
 
 
 @contextlib.contextmanager
-def staged_build_context(project: Path, bentofile: str = "bentofile.yaml") -> Iterator[Path]:
+def staged_build_context(
+    project: Path, bentofile: str = "bentofile.yaml", requirements: str | None = None
+) -> Iterator[Path]:
     """A throw-away copy of the bento's build inputs: the bentofile, the requirements file it
-    names and src/ without caches or dot files (the bentofile's patterns pick what goes in)."""
+    names (or `requirements`, written into the staged bentofile instead) and src/ without caches
+    or dot files (the bentofile's patterns pick what goes in)."""
     config = yaml.safe_load((project / bentofile).read_text(encoding="utf-8")) or {}
-    files = [bentofile]
-    requirements = (config.get("python") or {}).get("requirements_txt")
     if requirements:
-        files.append(requirements)
+        config.setdefault("python", {})["requirements_txt"] = requirements
+    requirements = (config.get("python") or {}).get("requirements_txt")
+    files = [requirements] if requirements else []
     with tempfile.TemporaryDirectory(prefix="bento-build-", dir=visible_tmp()) as tmp:
         ctx = Path(tmp)
+        (ctx / bentofile).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / bentofile).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         for rel in files:
             (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(project / rel, ctx / rel)
@@ -154,13 +167,16 @@ def build_bento(
     build_dir: str | Path = ".",
     bentofile: str = "bentofile.yaml",
     home: str | Path | None = None,
+    torch: bool = False,
 ) -> str:
     """``bentoml build`` pinned to `model_tag` and `serve`; return the bento tag (name:version).
 
     `build_dir` is the checkout whose code goes into the bento (in a DVC experiment: its
     temporary copy, i.e. the experiment's code); the build runs on a staged copy of it.
+    `torch`: the model is served by PyTorch, so the staged bentofile declares TORCH_REQUIREMENTS.
     """
-    with staged_build_context(Path(build_dir).resolve(), bentofile) as ctx:
+    requirements = TORCH_REQUIREMENTS if torch else None
+    with staged_build_context(Path(build_dir).resolve(), bentofile, requirements) as ctx:
         args = ["build", str(ctx), "-f", str(ctx / bentofile), "-o", "tag"]
         args += ["--arg", f"model_tag={model_tag}", "--arg", f"serve={serve.model_dump_json()}"]
         out = _run_bentoml(args, bentoml_home(home), cwd=ctx, src=ctx / "src")

@@ -45,7 +45,9 @@ def read_packaged(model: Any) -> PackagedModel:
 
 
 def describe(packaged: PackagedModel, model_tag: str, limits: Serve) -> dict[str, Any]:
-    """GET /model's answer: which version is served, how it was chosen, the limits."""
+    """GET /model's answer: which version is served, how it was chosen, on which backend (with
+    the accuracy gate's figures for it, and the reason any other backend was refused), the
+    limits."""
     r = packaged.registered
     return {
         "registered_name": r.name,
@@ -57,5 +59,9 @@ def describe(packaged: PackagedModel, model_tag: str, limits: Serve) -> dict[str
         "dim": packaged.dim,
         "max_length": packaged.max_length,
         "bentoml_model": model_tag,
-        "limits": limits.model_dump(),
+        "backend": packaged.backend,
+        "requested_backend": limits.backend,
+        "gate": packaged.gate.model_dump(mode="json") if packaged.gate else None,
+        "refused": [{"backend": g.backend, "reason": g.reason} for g in packaged.refused],
+        "limits": limits.limits(),
     }

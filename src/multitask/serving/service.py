@@ -5,15 +5,20 @@ Endpoints (all POST bodies are JSON ``{"texts": ["...", ...]}``, results in inpu
     POST /classify   -> [{"label", "scores"}, ...]                          (topic only)
     POST /sentiment  -> [{"label", "scores"}, ...]                          (sentiment only)
     POST /embed      -> [[float, ...], ...]                                 (one row of `dim` each)
-    GET|POST /model  -> registered name, version, run id, scenario, metrics, label sets, limits
+    GET|POST /model  -> registered name, version, run id, scenario, metrics, label sets, backend,
+                        accuracy-gate figures, limits
 BentoML serves /livez, /readyz, /metrics (Prometheus) and the Swagger UI (/). Requests are checked
-by `guard.RequestGuard` against `contract` before BentoML parses them; the four text endpoints
-share one `batching.MicroBatcher` per worker, built when the model loads. /metrics adds
-``multitask_batch_size`` (texts per batch) and ``multitask_shed_requests`` (503s).
+by `guard.RequestGuard` against `contract` before BentoML parses them, and once the model has
+loaded the guard answers the text routes itself (its fast path; the endpoints below give the same
+answers and define the OpenAPI spec). The four text endpoints share one `batching.MicroBatcher`
+per worker, built when the model loads. /metrics adds ``multitask_batch_size`` (texts per batch)
+and ``multitask_shed_requests`` (503s).
 
-Which model and limits: the build arguments (`packaged.build_args`). Environment:
-MULTITASK_WORKERS (processes, default 1), MULTITASK_TORCH_THREADS (see `backend`). Nothing
-heavy happens at import; the model loads in each worker's `__init__`.
+Which model, backend and limits: the build arguments (`packaged.build_args`) and the record the
+package stage stored with the model (`PackagedModel.backend`: onnx-int8, onnx or torch; see
+`backend`). Environment: MULTITASK_WORKERS (processes, default 1), MULTITASK_TORCH_THREADS (model
+threads per worker, see `backend`). Nothing heavy happens at import; the model loads in each
+worker's `__init__`.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ import os
 from typing import Any
 
 import bentoml
+from starlette.responses import Response
 
-from multitask.model.outputs import probs_to_results
-from multitask.serving.backend import TorchBackend, worker_threads
+from multitask.serving.answers import render
+from multitask.serving.backend import load_backend, worker_threads
 from multitask.serving.batching import MicroBatcher
-from multitask.serving.contract import MODEL_ROUTE, Prediction, TaskResult
+from multitask.serving.contract import MODEL_ROUTE, TEXT_ROUTES, Prediction, TaskResult
 from multitask.serving.guard import RequestGuard
 from multitask.serving.packaged import build_args, describe, read_packaged
 from multitask.serving.state import ServingState
@@ -54,6 +60,10 @@ STATE.on_shed = SHED.inc
     workers=WORKERS,
     traffic={"timeout": ARGS.limits.timeout_s},  # see Serve.timeout_s
     metrics={"enabled": True},
+    # Per-request CPU (issue 16): no access-log line per request (the guard logs rejections,
+    # never request content) and no tracing span for the text routes.
+    logging={"access": {"enabled": False}},
+    tracing={"excluded_urls": list(TEXT_ROUTES)},
 )
 class MultiTaskService:
     """Loads the packaged model once per worker; the text endpoints share one batcher."""
@@ -62,51 +72,58 @@ class MultiTaskService:
 
     def __init__(self) -> None:
         packaged = read_packaged(self.bento_model)
-        self.backend = TorchBackend(self.bento_model.path, packaged.labels, worker_threads(WORKERS))
+        self.backend = load_backend(
+            packaged.backend, self.bento_model.path, packaged.labels, worker_threads(WORKERS)
+        )
         STATE.batcher = MicroBatcher(
-            self.backend.encode,
+            self.backend.rows,
             max_batch_size=STATE.limits.max_batch_size,
             max_latency_ms=STATE.limits.max_latency_ms,
             on_batch=BATCH_SIZES.observe,
         )
         STATE.info = describe(packaged, str(self.bento_model.tag), STATE.limits)
+        STATE.answer = self.answer
+        gate = packaged.gate.reason if packaged.gate else "none (PyTorch itself)"
         log.info(
-            "serving %s (registered %s v%s, scenario %s) on %s with %d threads",
+            "serving %s (registered %s v%s, scenario %s) on %s with %d threads; gate: %s",
             self.bento_model.tag, packaged.registered.name, packaged.registered.version,
-            packaged.registered.scenario, self.backend.name, self.backend.threads,
+            packaged.registered.scenario, self.backend.name, self.backend.threads, gate,
         )  # fmt: skip
 
-    async def _embed(self, texts: list[str]) -> Any:
+    async def answer(self, route: str, texts: list[str]) -> bytes:
+        """`route`'s JSON answer for valid `texts` (RequestGuard calls this directly)."""
         assert STATE.batcher is not None  # set in __init__, before any request
-        return await STATE.batcher.submit(texts)
+        rows = await STATE.batcher.submit(texts)
+        return render(route, rows, self.backend.dim, self.backend.labels)
 
-    async def _results(self, texts: list[str]) -> list[dict[str, Any]]:
-        probs = self.backend.probs(await self._embed(texts))
-        return probs_to_results(probs, self.backend.labels)
+    async def _respond(self, route: str, texts: list[str]) -> Any:
+        # A Response passes BentoML's output handling untouched; the annotations below still
+        # give the OpenAPI spec its response schemas.
+        return Response(await self.answer(route, texts), media_type="application/json")
 
     @bentoml.api(route="/predict")
     async def predict(self, texts: list[str]) -> list[Prediction]:
         """Topic and sentiment, labels with probabilities, one result per text."""
-        return await self._results(texts)  # type: ignore[return-value]
+        return await self._respond("/predict", texts)
 
     @bentoml.api(route="/classify")
     async def classify(self, texts: list[str]) -> list[TaskResult]:
         """Task A: the topic of every text."""
-        return [r["topic"] for r in await self._results(texts)]  # type: ignore[misc]
+        return await self._respond("/classify", texts)
 
     @bentoml.api(route="/sentiment")
     async def sentiment(self, texts: list[str]) -> list[TaskResult]:
         """Task B: the sentiment of every text."""
-        return [r["sentiment"] for r in await self._results(texts)]  # type: ignore[misc]
+        return await self._respond("/sentiment", texts)
 
     @bentoml.api(route="/embed")
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Sentence embeddings (masked mean pooling), one row of `dim` floats per text."""
-        return (await self._embed(texts)).tolist()
+        return await self._respond("/embed", texts)
 
     @bentoml.api(route=MODEL_ROUTE)
     def model_info(self) -> dict[str, Any]:
-        """Which model is served: registered name, version, run id, scenario, metrics, labels."""
+        """Which model is served: version, run id, scenario, metrics, labels, backend, gate."""
         return STATE.model_info()  # RequestGuard answers GET and POST /model with the same
 
 

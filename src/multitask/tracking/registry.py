@@ -1,4 +1,5 @@
-"""The MLflow model registry: register a run's model, move the `champion` alias, download a version.
+"""The MLflow model registry: register a run's model, move the `champion` alias, download a version,
+tag a version with what was packaged from it.
 
 A version is resolved ONCE (alias -> number) and then used by number, so an alias that moves
 meanwhile cannot change what is downloaded. Registering and moving the alias are separate steps:
@@ -168,3 +169,19 @@ def set_champion(name: str, version: int, tags: Mapping[str, str] | None = None)
         client.set_registered_model_alias(name, PREVIOUS, str(current))
     client.set_registered_model_alias(name, CHAMPION, str(version))
     return current
+
+
+@retry_locked
+@shield
+def tag_version(name: str, version: int, tags: Mapping[str, str]) -> None:
+    """Set `tags` on registered model version `name`/`version` (the package stage records what
+    it packaged: the serving backend and the accuracy gate's figures). Idempotent."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    try:
+        for key, value in tags.items():
+            client.set_model_version_tag(name, str(version), key, value)
+    except MlflowException as err:
+        raise TrackingError(f"cannot tag {name} version {version}: {err}") from None
