@@ -103,13 +103,15 @@ def main() -> None:
             backend=form.backend,
             gate=form.gate,
             refused=form.refused,
+            lineage=champion.lineage,
         )
         model_tag = bento_store.store_model(form.folder or model_dir, packaged)
         log.info("stored %s (backend %s) in %s", model_tag, form.backend, home)
         registry.tag_version(champion.name, champion.version, packaged.version_tags())
         bento_tag = bento_store.build_bento(
-            model_tag, params.serve, PROJECT_ROOT, torch=form.backend == "torch"
-        )
+            model_tag, params.serve, PROJECT_ROOT, torch=form.backend == "torch",
+            labels=packaged.bento_labels(),
+        )  # fmt: skip
         log.info("built bento %s", bento_tag)
         bento_file = bento_store.export_bento(bento_tag, dist / BENTO_FILE)
     BentoRecord(
@@ -119,6 +121,7 @@ def main() -> None:
         bento_sha256=file_digest(bento_file),
         champion=version,
         backend=form.backend,
+        lineage=champion.lineage,
     ).write(dist / BENTO_JSON)
     log.info("exported %s -> %s (%d bytes)", bento_tag, bento_file, bento_file.stat().st_size)
 

@@ -7,7 +7,8 @@ the experiment's name and baseline commit and moves no alias, so parallel experi
 on it. `multitask promote` promotes a candidate after `dvc exp apply <name>`.
 
 Writes <champion> (champion.json: name, version, run id, scenario, metrics, labels, whether it
-was registered as the champion or a candidate, and the DVC experiment) and the scenario comparison
+was registered as the champion or a candidate, the DVC experiment, and the lineage: git commit,
+data digest and the md5 dvc.lock records for models/<scenario>) and the scenario comparison
 <report>.md, .csv and .png, which is also logged to the best scenario's MLflow run. `package`
 packages exactly the version champion.json names.
 """
@@ -20,8 +21,8 @@ from pathlib import Path
 from multitask.config import TASKS, load_params
 from multitask.console import run_main, setup_logging, stage_parser
 from multitask.io import atomic_path, atomic_write_text
-from multitask.project import dvc_run
-from multitask.records import Champion, DvcContext
+from multitask.project import dvc_run, locked_md5
+from multitask.records import Champion, DvcContext, Lineage
 from multitask.tracking import registry, runs, store
 from multitask.training.plots import save_comparison
 from multitask.training.selection import (
@@ -62,11 +63,17 @@ def main() -> None:
     metrics = {
         k: float(v) for k, v in best.items() if k.startswith(("init/", "val/", "test/", "natural/"))
     }
+    # dvc.lock already holds the train stage's md5 of this folder (DVC writes it per stage).
+    model_md5 = locked_md5(args.models_dir / champion)
+    if not model_md5:
+        log.warning("dvc.lock records no md5 for %s (not run by DVC?)", args.models_dir / champion)
+    git_commit = store.git_commit()
     tags = {
         "scenario": champion,
         "selected_by": f"{metric} = {best[metric]:.4f} (best of {len(results)} scenarios)",
         "data_digest": best["data_digest"],
-        "git_commit": store.git_commit(),
+        "git_commit": git_commit,
+        "model_md5": model_md5,
         **{f"metric.{k}": f"{v:.4f}" for k, v in metrics.items()},
     }
     description = (
@@ -92,6 +99,15 @@ def main() -> None:
         labels=params.labels.as_dict(),
         registered_as="champion" if run.moves_champion else "candidate",
         dvc=DvcContext(mode=run.mode, exp_name=run.exp_name, baseline_rev=run.baseline_rev),
+        lineage=Lineage(
+            registered_name=name,
+            version=version,
+            run_id=best["run_id"],
+            scenario=champion,
+            git_commit=git_commit,
+            data_digest=best["data_digest"],
+            model_md5=model_md5,
+        ),
     ).write(args.champion)
     log.info(
         "%s: %s -> %s version %d (%s)",

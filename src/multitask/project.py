@@ -1,4 +1,4 @@
-"""Where the user's project is, and how DVC is running us (bottom layer: stdlib only).
+"""Where the user's project is, how DVC is running us, what its dvc.lock records (bottom layer).
 
 DVC runs a stage in one of four ways (measured with DVC 3.67 by a probe stage):
 
@@ -125,3 +125,24 @@ def dvc_run(cwd: str | Path | None = None) -> DvcRun:
     else:
         mode = "exp-workspace" if name else "repro"
     return DvcRun(mode, name, os.environ.get(BASELINE_VAR) or None, root)
+
+
+def locked_md5(path: str | Path, lock_file: str | Path = "dvc.lock") -> str:
+    """The md5 `lock_file` records for output `path` of some stage ("" when none records it).
+
+    DVC writes dvc.lock after each stage, so a later stage (register) reads the md5 of what an
+    earlier one (train) produced in this same run: DVC's own hash of the folder, the one a user
+    finds with `git show <commit>:dvc.lock`.
+    """
+    import yaml  # the only non-stdlib import here, and only for this
+
+    lock = Path(lock_file)
+    if not lock.is_file():
+        return ""
+    data = yaml.safe_load(lock.read_text(encoding="utf-8")) or {}
+    want = Path(path).as_posix().rstrip("/")
+    for stage in (data.get("stages") or {}).values():
+        for out in stage.get("outs") or []:
+            if str(out.get("path", "")).rstrip("/") == want:
+                return str(out.get("md5", ""))
+    return ""

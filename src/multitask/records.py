@@ -140,6 +140,29 @@ class DvcContext(Record):
     baseline_rev: str | None = None  # DVC_EXP_BASELINE_REV
 
 
+class Lineage(Record):
+    """One lineage from a running container back to its training run and its DVC commit.
+
+    The same record sits in champion.json, the BentoML model's metadata and the bento's labels,
+    GET /model, dist/bento.json and the image's labels: the registered name and version, the run
+    that trained it, the git commit the pipeline ran from, the digest of the data it was trained
+    on, and the md5 dvc.lock records for its trained model folder (``models/<scenario>``: a bento
+    cannot carry its own hash, but `dvc.lock` at that commit names this folder by this md5).
+    """
+
+    registered_name: str
+    version: int
+    run_id: str
+    scenario: str
+    git_commit: str
+    data_digest: str
+    model_md5: str
+
+    def labels(self, prefix: str = "") -> dict[str, str]:
+        """The lineage as string labels (a bento's, an image's), keys prefixed by `prefix`."""
+        return {f"{prefix}{k}": str(v) for k, v in self.model_dump().items()}
+
+
 class Champion(ModelVersion):
     """champion.json: the version `register` chose, on which validation metric, for which labels.
 
@@ -152,6 +175,7 @@ class Champion(ModelVersion):
     labels: LabelSets
     registered_as: Literal["champion", "candidate"] = "champion"
     dvc: DvcContext = DvcContext()
+    lineage: Lineage | None = None  # None in records written before lineage existed
 
 
 class OnnxMeta(Record):
@@ -252,17 +276,19 @@ class PackagedModel(Record):
     backend: Backend = "torch"
     gate: GateResult | None = None
     refused: list[GateResult] = []
+    lineage: Lineage | None = None  # champion.json's (None: packaged before lineage existed)
 
     def bento_labels(self) -> dict[str, str]:
-        """Short string labels for `bentoml models list` and the bento."""
+        """Short string labels for `bentoml models list` and the bento: the lineage (or, for a
+        record without one, the registered version) and the backend."""
         r = self.registered
-        return {
+        base = {
             "registered_name": r.name,
             "version": str(r.version),
             "run_id": r.run_id,
             "scenario": r.scenario,
-            "backend": self.backend,
         }
+        return {**base, **(self.lineage.labels() if self.lineage else {}), "backend": self.backend}
 
     def version_tags(self) -> dict[str, str]:
         """What the MLflow model version gets tagged with: the backend and every gate figure."""
@@ -281,3 +307,4 @@ class BentoRecord(Record):
     bento_sha256: str
     champion: ModelVersion
     backend: Backend = "torch"  # what the bento serves (records from before ONNX: torch)
+    lineage: Lineage | None = None  # champion.json's (None: packaged before lineage existed)

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -139,12 +139,17 @@ def visible_tmp() -> Path:
 
 @contextlib.contextmanager
 def staged_build_context(
-    project: Path, bentofile: str = "bentofile.yaml", requirements: str | None = None
+    project: Path,
+    bentofile: str = "bentofile.yaml",
+    requirements: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[Path]:
     """A throw-away copy of the bento's build inputs: the bentofile, the requirements file it
     names (or `requirements`, written into the staged bentofile instead) and src/ without caches
-    or dot files (the bentofile's patterns pick what goes in)."""
+    or dot files (the bentofile's patterns pick what goes in). `labels` join the bentofile's."""
     config = yaml.safe_load((project / bentofile).read_text(encoding="utf-8")) or {}
+    if labels:
+        config["labels"] = {**(config.get("labels") or {}), **labels}
     if requirements:
         config.setdefault("python", {})["requirements_txt"] = requirements
     requirements = (config.get("python") or {}).get("requirements_txt")
@@ -168,15 +173,17 @@ def build_bento(
     bentofile: str = "bentofile.yaml",
     home: str | Path | None = None,
     torch: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """``bentoml build`` pinned to `model_tag` and `serve`; return the bento tag (name:version).
 
     `build_dir` is the checkout whose code goes into the bento (in a DVC experiment: its
     temporary copy, i.e. the experiment's code); the build runs on a staged copy of it.
     `torch`: the model is served by PyTorch, so the staged bentofile declares TORCH_REQUIREMENTS.
+    `labels`: the bento's labels (the package stage gives the model's lineage).
     """
     requirements = TORCH_REQUIREMENTS if torch else None
-    with staged_build_context(Path(build_dir).resolve(), bentofile, requirements) as ctx:
+    with staged_build_context(Path(build_dir).resolve(), bentofile, requirements, labels) as ctx:
         args = ["build", str(ctx), "-f", str(ctx / bentofile), "-o", "tag"]
         args += ["--arg", f"model_tag={model_tag}", "--arg", f"serve={serve.model_dump_json()}"]
         out = _run_bentoml(args, bentoml_home(home), cwd=ctx, src=ctx / "src")

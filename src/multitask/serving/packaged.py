@@ -63,5 +63,6 @@ def describe(packaged: PackagedModel, model_tag: str, limits: Serve) -> dict[str
         "requested_backend": limits.backend,
         "gate": packaged.gate.model_dump(mode="json") if packaged.gate else None,
         "refused": [{"backend": g.backend, "reason": g.reason} for g in packaged.refused],
+        "lineage": packaged.lineage.model_dump() if packaged.lineage else None,
         "limits": limits.limits(),
     }
