@@ -322,3 +322,45 @@ def test_editing_a_module_flags_exactly_the_stages_that_run_it(pipeline, module,
     changed = {name.split("@")[0] for name, why in status.items() if module in json.dumps(why)}
     assert changed == stages, status
     assert "up to date" in _run(["dvc", "status"], work, env).stdout
+
+
+def test_one_lineage_from_the_served_bento_back_to_the_run(pipeline, tmp_path):
+    """champion.json, dist/bento.json, the bento's labels and GET /model of the served bento
+    carry the same lineage, and it names the registered version, its run, this checkout's commit
+    and dvc.lock's md5 of the champion's model folder."""
+    import httpx
+
+    from harness.local_server import serve_bento
+    from multitask.serving.bento_store import import_bento
+
+    work, _ = pipeline
+    champion = json.loads((work / "champion.json").read_text())
+    lineage = champion["lineage"]
+    lock = yaml.safe_load((work / "dvc.lock").read_text())["stages"]
+    scenario = champion["scenario"]
+    stage = lock.get(f"train@{scenario}") or lock[f"train_warm@{scenario}"]
+    (out,) = [o for o in stage["outs"] if o["path"] == f"models/{scenario}"]
+    head = _run(["git", "rev-parse", "HEAD"], work, None, check=False).stdout.strip() or "unknown"
+    run = _client(work).get_run(champion["run_id"])
+    assert lineage == {
+        "registered_name": champion["name"],
+        "version": champion["version"],
+        "run_id": champion["run_id"],
+        "scenario": scenario,
+        "git_commit": head,
+        "data_digest": run.data.tags["data_digest"],
+        "model_md5": out["md5"],
+    }
+    assert lineage["data_digest"] and lineage["model_md5"].endswith(".dir")
+    assert json.loads((work / "dist/bento.json").read_text())["lineage"] == lineage
+
+    home = tmp_path / "home"
+    bento_tag = import_bento(work / "dist/multitask.bento", home=home)
+    env = {**os.environ, "BENTOML_HOME": str(home)}
+    info = _run(["bentoml", "get", bento_tag, "-o", "json"], tmp_path, env)
+    labels = json.loads(info.stdout)["labels"]
+    assert {k: labels[k] for k in lineage} == {k: str(v) for k, v in lineage.items()}
+    with serve_bento(bento_tag, home, tmp_path) as server:
+        served = httpx.get(f"{server.url}/model", timeout=30).json()
+    assert served["lineage"] == lineage
+    assert (served["registered_name"], served["version"]) == (champion["name"], champion["version"])
