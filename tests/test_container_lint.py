@@ -261,6 +261,7 @@ def test_ci_runs_on_push_and_pull_request_read_only():
         step.get("run", "") for job in wf["jobs"].values() for step in job.get("steps", [])
     )
     assert "make test" in runs and "make pipeline-tiny" in runs
+    assert "scripts/docker/smoke.sh" in runs, "CI smoke-tests the image with the one smoke script"
     for job_id, job in wf["jobs"].items():
         assert not _writes(job["permissions"]), f"ci job {job_id} can write"
     uses = [s.get("uses", "") for job in wf["jobs"].values() for s in job["steps"]]
