@@ -135,7 +135,7 @@ def test_missing_remote_object_is_refused(pushed, tmp_path):
     shutil.copytree(store, empty_store)
     _object(empty_store, _bento_md5(work)).unlink()
     clone = _clone(work, tmp_path / "clone", env, empty_store)
-    proc = _pull(clone, env)
+    proc = _pull(clone, env, "--remote", "team")
     _assert_refused(proc, "`dvc pull dist/multitask.bento` from DVC remote 'team' failed")
     assert not (clone / "dist" / "multitask.bento").exists()
 
@@ -178,6 +178,7 @@ def test_image_from_the_pulled_bento_carries_its_lineage(pushed, clone):
         check=False,
         timeout=1800,
     )
+    print(proc.stdout)  # the smoke log: build time, size, labels, readiness, answers
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "image labels match" in proc.stdout and "GET /model = " in proc.stdout
     labels = json.loads(
