@@ -265,9 +265,10 @@ print(f"  GET /model = {bento_json}: {champion['name']} v{champion['version']} "
       + ("equal" if record.get("lineage") else "absent in both"))
 if champion_json:
     chosen = json.load(open(champion_json))
-    assert (info["registered_name"], info["version"]) == (chosen["name"], chosen["version"]), (
-        f"GET /model serves {info['registered_name']} v{info['version']}, "
-        f"{champion_json} names {chosen['name']} v{chosen['version']}")
+    served = (info["registered_name"], info["version"], info["run_id"])
+    assert served == (chosen["name"], chosen["version"], chosen["run_id"]), (
+        f"GET /model serves {info['registered_name']} v{info['version']} (run {info['run_id']}), "
+        f"{champion_json} names {chosen['name']} v{chosen['version']} (run {chosen['run_id']})")
     if chosen.get("lineage"):
         assert info["lineage"] == chosen["lineage"], f"lineage differs from {champion_json}"
     print(f"  GET /model = {champion_json}: {chosen['name']} v{chosen['version']}")
