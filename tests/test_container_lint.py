@@ -261,6 +261,7 @@ def test_ci_runs_on_push_and_pull_request_read_only():
         step.get("run", "") for job in wf["jobs"].values() for step in job.get("steps", [])
     )
     assert "make test" in runs and "make pipeline-tiny" in runs
+    assert "scripts/docker/smoke.sh" in runs, "CI smoke-tests the image with the one smoke script"
     for job_id, job in wf["jobs"].items():
         assert not _writes(job["permissions"]), f"ci job {job_id} can write"
     uses = [s.get("uses", "") for job in wf["jobs"].values() for s in job["steps"]]
@@ -295,3 +296,57 @@ def test_no_secrets_in_run_steps():
                 assert "secrets." not in step.get("run", ""), (
                     f"{name}: {job_id} uses a secret in run"
                 )
+
+
+def _steps(wf: dict, job: str) -> list[dict]:
+    return wf["jobs"][job]["steps"]
+
+
+def _index(steps: list[dict], pred) -> int:
+    found = [i for i, step in enumerate(steps) if pred(step)]
+    assert found, "no such step"
+    return found[0]
+
+
+def test_publish_ships_the_pinned_bento_or_a_tiny_one_under_tiny_tags():
+    """Release: pull_bento.py (dvc.lock's bento from the DVC remote), never a rebuild; fork
+    (no DVC_REMOTE_URL): the tiny pipeline, whose image gets only -tiny tags."""
+    wf = _workflows()["publish.yml"]
+    bento = _steps(wf, "bento")
+    release = [s for s in bento if s.get("if") == "steps.mode.outputs.mode == 'release'"]
+    tiny = [s for s in bento if s.get("if") == "steps.mode.outputs.mode == 'tiny'"]
+    release_runs = " ".join(s.get("run", "") for s in release)
+    assert "scripts/publish/pull_bento.py" in release_runs
+    assert "scripts/team/dvc_remote.sh" in release_runs
+    for step in bento:
+        run = step.get("run", "")
+        if ("pipeline" in run and "make" in run) or "dvc repro" in run:
+            assert step in tiny, f"a pipeline run outside the fork path: {step}"
+    mode = next(s for s in bento if s.get("id") == "mode")
+    assert "vars.DVC_REMOTE_URL" in mode["env"]["DVC_REMOTE_URL"]
+    rules = next(s for s in _steps(wf, "image") if s.get("id") == "rules")["run"]
+    release_rules, tiny_rules = rules.split("else")
+    assert "latest" in release_rules and "type=semver" in release_rules
+    tiny_tags = [ln for ln in tiny_rules.splitlines() if "type=" in ln]
+    assert tiny_tags and all("suffix=-tiny" in ln for ln in tiny_tags)
+    assert "latest" not in tiny_rules and "semver" not in tiny_rules
+    meta = next(s for s in _steps(wf, "image") if s.get("id") == "meta")
+    assert meta["with"]["flavor"] == "latest=false", "metadata-action must not add latest itself"
+
+
+def test_publish_smoke_tests_the_image_before_it_pushes_it():
+    wf = _workflows()["publish.yml"]
+    steps = _steps(wf, "image")
+    build = _index(steps, lambda s: s.get("uses", "").startswith("docker/build-push-action@"))
+    assert steps[build]["with"]["push"] is False and steps[build]["with"]["load"] is True
+    labels = steps[build]["with"]["labels"]
+    assert "steps.meta.outputs.labels" in labels and "steps.bento.outputs.labels" in labels
+    assert (
+        "scripts/publish/oci_labels.py" in next(s for s in steps if s.get("id") == "bento")["run"]
+    )
+    smoke = _index(steps, lambda s: "scripts/docker/smoke.sh" in s.get("run", ""))
+    assert steps[smoke]["env"]["SKIP_BUILD"] == "1"
+    assert steps[smoke]["env"]["IMAGE"] in steps[build]["with"]["tags"]
+    login = _index(steps, lambda s: s.get("uses", "").startswith("docker/login-action@"))
+    push = _index(steps, lambda s: "docker push" in s.get("run", ""))
+    assert build < smoke < login < push, "build, smoke test, then log in and push"
