@@ -73,7 +73,8 @@ def project(tmp_path_factory):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     scenarios = {s: params["train"]["scenarios"][s] for s in SCENARIOS}
     work = tmp_path_factory.mktemp("experiments") / "repo"
-    env = tiny_pipeline.prepare(work, {"train": {"epochs": 1, "scenarios": scenarios}})
+    overrides = {"train": {"epochs": 1, "scenarios": scenarios, "warm_scenarios": {}}}
+    env = tiny_pipeline.prepare(work, overrides)
     for var in ("BENTOML_HOME", "MULTITASK_PIPELINE_ID"):  # as a user: the defaults
         env.pop(var)
     for who in ("AUTHOR", "COMMITTER"):
