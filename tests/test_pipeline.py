@@ -333,7 +333,7 @@ def test_one_lineage_from_the_served_bento_back_to_the_run(pipeline, tmp_path):
     from harness.local_server import serve_bento
     from multitask.serving.bento_store import import_bento
 
-    work, _ = pipeline
+    work, pipeline_env = pipeline
     champion = json.loads((work / "champion.json").read_text())
     lineage = champion["lineage"]
     lock = yaml.safe_load((work / "dvc.lock").read_text())["stages"]
@@ -356,7 +356,7 @@ def test_one_lineage_from_the_served_bento_back_to_the_run(pipeline, tmp_path):
 
     home = tmp_path / "home"
     bento_tag = import_bento(work / "dist/multitask.bento", home=home)
-    env = {**os.environ, "BENTOML_HOME": str(home)}
+    env = {**pipeline_env, "BENTOML_HOME": str(home)}
     info = _run(["bentoml", "get", bento_tag, "-o", "json"], tmp_path, env)
     labels = json.loads(info.stdout)["labels"]
     assert {k: labels[k] for k in lineage} == {k: str(v) for k, v in lineage.items()}
