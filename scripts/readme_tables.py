@@ -119,13 +119,21 @@ def results_block(root: Path) -> str:
     )
 
 
+def _which(data: dict[str, Any]) -> str:
+    """ " (embed, serve only)" when the run was `run_all.py --only ...`: say what it covered."""
+    ran = data.get("benchmarks") or []
+    every = ("embed", "train", "serve", "image", "pipeline")
+    return "" if not ran or set(every) <= set(ran) else f" ({', '.join(ran)} only)"
+
+
 def bench_block(data: dict[str, Any]) -> str:
     """Every benchmark row as a ratio against its same-run baseline, and the targets missed."""
     m = data["machine"]
     quick = " with `--quick` (tiny model: figures not meaningful)" if data.get("quick") else ""
     lines = [
         SOURCE.format(BENCH),
-        f"Latest `make bench` run{quick}: {m['date']}, {m['nproc']} cores ({m['cpu']}), "
+        f"Latest `make bench` run{quick}{_which(data)}: {m['date']}, "
+        f"{m['nproc']} cores ({m['cpu']}), "
         f"Python {m['python']}, torch {m.get('torch')} ({m.get('torch_threads')} threads), "
         f"{m['seconds']:.0f} s. Footnotes: `benchmarks/results.md`.",
         "",
