@@ -81,6 +81,24 @@ def prepare(work: Path, overrides: dict | None = None) -> dict[str, str]:
     return pipeline_env(work)
 
 
+GIT_ID = {"GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@localhost"}
+GIT_ID |= {"GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@localhost"}  # commits in a copy
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None, check: bool = True, **kw):
+    """Run `cmd` in `cwd`, output captured; AssertionError with both streams if it fails."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def commit_all(work: Path, env: dict[str, str], message: str) -> None:
+    """`git add -A` and commit in the copy, as a user commits dvc.lock after a run."""
+    run(["git", "add", "-A"], work, env)
+    run(["git", "commit", "-qm", message], work, env)
+
+
 def stage_command(work: Path, stage: str) -> list[str]:
     """The command dvc.yaml runs for `stage` (e.g. ``train@full_finetune``), as an argv with this
     interpreter: tests that start a stage by hand use exactly dvc.yaml's paths."""

@@ -25,25 +25,13 @@ import yaml
 from harness import tiny_pipeline
 from tests.conftest import ROOT
 
+_run, _commit, GIT_ID = tiny_pipeline.run, tiny_pipeline.commit_all, tiny_pipeline.GIT_ID
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]  # a tiny repro + a build
 PULL = ROOT / "scripts" / "publish" / "pull_bento.py"
 REMOTE_SH = ROOT / "scripts" / "team" / "dvc_remote.sh"
 SMOKE = ROOT / "scripts" / "docker" / "smoke.sh"
 SCENARIOS = ["frozen_backbone", "full_finetune"]
-GIT_ID = {"GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@localhost"}
-GIT_ID |= {"GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@localhost"}
-
-
-def _run(cmd, cwd, env, check=True, **kw):
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kw)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def _commit(work: Path, env: dict, message: str) -> None:
-    _run(["git", "add", "-A"], work, env)
-    _run(["git", "commit", "-qm", message], work, env)
 
 
 def _bento_md5(repo: Path) -> str:

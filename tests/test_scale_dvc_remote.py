@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,23 +23,11 @@ from tests.conftest import ROOT
 sys.path.insert(0, str(ROOT / "scripts" / "team"))
 import team_server
 
+_run, _commit, GIT_ID = tiny_pipeline.run, tiny_pipeline.commit_all, tiny_pipeline.GIT_ID
+
 pytestmark = pytest.mark.integration
 REMOTE_SH = ROOT / "scripts" / "team" / "dvc_remote.sh"
 SCENARIOS = ["frozen_backbone", "full_finetune"]
-GIT_ID = {"GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@localhost"}
-GIT_ID |= {"GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@localhost"}
-
-
-def _run(cmd, cwd, env, check=True, **kw):
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kw)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def _commit(work: Path, env: dict, message: str) -> None:
-    _run(["git", "add", "-A"], work, env)
-    _run(["git", "commit", "-qm", message], work, env)
 
 
 @pytest.fixture(scope="module")
