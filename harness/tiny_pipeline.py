@@ -85,9 +85,40 @@ GIT_ID = {"GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@localhost"}
 GIT_ID |= {"GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@localhost"}  # commits in a copy
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None, check: bool = True, **kw):
-    """Run `cmd` in `cwd`, output captured; AssertionError with both streams if it fails."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kw)
+def run(
+    cmd: list[str],
+    cwd: Path,
+    env: dict[str, str] | None,
+    check: bool = True,
+    timeout: float | None = None,
+):
+    """Run `cmd` in `cwd`, output captured; AssertionError with both streams if it fails.
+
+    Past `timeout` the AssertionError says which of two things happened, with the output so far:
+    the command itself still runs, or it ended but a process it started (a daemon that was not
+    detached) still holds its stdout or stderr open, so reading them never ends.
+    """
+    with subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as popen:
+        try:
+            out, err = popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            ended = popen.poll()
+            popen.kill()
+            why = (
+                f"ended (exit {ended}), but a process it started still holds its stdout/stderr"
+                if ended is not None
+                else "was still running"
+            )
+            partial = [
+                s.decode(errors="replace") if isinstance(s, bytes) else s or ""
+                for s in (e.stdout, e.stderr)
+            ]
+            raise AssertionError(
+                f"{cmd} {why} after {timeout} s:\n{partial[0][-4000:]}\n{partial[1][-4000:]}"
+            ) from None
+    proc = subprocess.CompletedProcess(cmd, popen.returncode, out, err)
     if check and proc.returncode != 0:
         raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -45,12 +45,15 @@ start() {
     apt_install dockerd docker.io
     as_root mkdir -p "$STATE_DIR/data"
     say "starting dockerd (data-root $STATE_DIR/data, log $LOG)"
-    # setsid: the daemon outlives this script and is not killed with the caller's process group.
-    # The log is opened by the root shell (the state folder is root's).
+    # The daemon is detached from the caller entirely: `setsid --fork` makes it a new session that
+    # init adopts (no shell of ours waits on it), and no process of it keeps the caller's stdout or
+    # stderr open: a caller that reads this script's output to its end (a test's captured pipe, a
+    # CI log) would otherwise wait on dockerd for ever. The log is opened by the root shell (the
+    # state folder is root's).
     # shellcheck disable=SC2016  # $1..$3 expand in the inner shell
-    as_root setsid sh -c 'exec dockerd --data-root "$1" --pidfile "$2" \
+    as_root setsid --fork sh -c 'exec dockerd --data-root "$1" --pidfile "$2" \
         --bridge=none --iptables=false --ip6tables=false >"$3" 2>&1 </dev/null' \
-        dockerd "$STATE_DIR/data" "$PIDFILE" "$LOG" &
+        dockerd "$STATE_DIR/data" "$PIDFILE" "$LOG" </dev/null >/dev/null 2>&1
     local t0=$SECONDS
     while [ $((SECONDS - t0)) -lt 60 ]; do
         if engine_up && [ -s "$PIDFILE" ]; then
