@@ -15,7 +15,7 @@ import pytest
 
 from multitask import records
 from multitask.errors import ConfigError, DataError
-from multitask.project import Mode, dvc_run, executor_root, project_root
+from multitask.project import Mode, dvc_run, executor_root, locked_md5, project_root
 
 BASELINE = "a" * 40
 
@@ -155,3 +155,71 @@ def test_the_staged_build_context_is_visible_and_holds_the_inputs(tmp_path):
         found = sorted(p.relative_to(ctx).as_posix() for p in ctx.rglob("*") if p.is_file())
         assert found == ["bentofile.yaml", "reqs/serve.txt", "src/multitask/__init__.py"]
     assert not ctx.exists()
+
+
+LOCK_WITH_A_STALE_ENTRY = """\
+schema: '2.0'
+stages:
+  train@frozen_head_a:
+    cmd: python train.py frozen_head_a
+    outs:
+    - path: models/frozen_head_a
+      hash: md5
+      md5: {stale}
+      size: 3
+      nfiles: 1
+  train_warm@frozen_head_a:
+    cmd: python train.py frozen_head_a
+    outs:
+    - path: models/frozen_head_a
+      hash: md5
+      md5: {current}
+      size: 3
+      nfiles: 1
+"""
+
+
+def test_locked_md5_is_the_current_stages_not_a_stale_lock_entry(tmp_path, monkeypatch):
+    """dvc.lock keeps entries of stages that left dvc.yaml (here `frozen_head_a` moved from the
+    `train` group to `train_warm`, as it did in this project): the lineage must name the md5 of
+    the stage dvc.yaml has now, even when the stale entry comes first in the file."""
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    dvc = Path(sys.executable).with_name("dvc")
+    subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  train_warm:\n    foreach: [frozen_head_a]\n    do:\n"
+        "      cmd: python train.py ${item}\n      outs:\n        - models/${item}\n"
+    )
+    stale, current = "1" * 32 + ".dir", "2" * 32 + ".dir"
+    (tmp_path / "dvc.lock").write_text(LOCK_WITH_A_STALE_ENTRY.format(stale=stale, current=current))
+    assert locked_md5("models/frozen_head_a", tmp_path) == current
+    assert locked_md5("models/frozen_head_a/", tmp_path) == current
+    assert locked_md5("models/other", tmp_path) == ""
+    (tmp_path / "dvc.lock").unlink()
+    assert locked_md5("models/frozen_head_a", tmp_path) == ""  # stage never ran
+
+
+def test_locked_md5_outside_a_dvc_project_is_empty(tmp_path):
+    assert locked_md5("models/x", tmp_path) == ""
+
+
+def test_the_committed_dvc_lock_holds_only_stages_of_dvc_yaml():
+    """What `git show <commit>:dvc.lock` says about a model must be about a stage that exists:
+    DVC never drops the entry of a stage removed from dvc.yaml (only `dvc remove` does), so a
+    renamed or regrouped scenario leaves a second, stale md5 for the same folder."""
+    import yaml
+    from dvc.repo import Repo
+
+    from tests.conftest import ROOT
+
+    with Repo(str(ROOT)) as repo:
+        current = {stage.addressing for stage in repo.index.stages}
+    locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"])
+    stale = sorted(locked - current)
+    assert not stale, (
+        f"dvc.lock holds entries of stages that are no longer in dvc.yaml: {stale}; "
+        "delete them from dvc.lock (DVC keeps them) and commit"
+    )

@@ -127,22 +127,28 @@ def dvc_run(cwd: str | Path | None = None) -> DvcRun:
     return DvcRun(mode, name, os.environ.get(BASELINE_VAR) or None, root)
 
 
-def locked_md5(path: str | Path, lock_file: str | Path = "dvc.lock") -> str:
-    """The md5 `lock_file` records for output `path` of some stage ("" when none records it).
+def locked_md5(path: str | Path, repo_dir: str | Path = ".") -> str:
+    """The md5 dvc.lock records for output `path` of the dvc.yaml stage that produces it ("" when
+    no stage of the DVC project at `repo_dir` does, or there is no DVC project).
 
     DVC writes dvc.lock after each stage, so a later stage (register) reads the md5 of what an
     earlier one (train) produced in this same run: DVC's own hash of the folder, the one a user
-    finds with `git show <commit>:dvc.lock`.
+    finds with `git show <commit>:dvc.lock`. DVC resolves the stages: dvc.lock keeps entries of
+    stages that left dvc.yaml (a scenario renamed or moved to another stage group), so a plain
+    scan of the lock file can return the md5 of a model trained by a stage that no longer exists.
+    Reading the index does not take DVC's repo lock, so this works inside a running `dvc repro`.
     """
-    import yaml  # the only non-stdlib import here, and only for this
+    from dvc.exceptions import NotDvcRepoError  # heavy imports, only for the register stage
+    from dvc.repo import Repo
 
-    lock = Path(lock_file)
-    if not lock.is_file():
-        return ""
-    data = yaml.safe_load(lock.read_text(encoding="utf-8")) or {}
     want = Path(path).as_posix().rstrip("/")
-    for stage in (data.get("stages") or {}).values():
-        for out in stage.get("outs") or []:
-            if str(out.get("path", "")).rstrip("/") == want:
-                return str(out.get("md5", ""))
+    try:
+        repo = Repo(os.fspath(repo_dir))
+    except NotDvcRepoError:
+        return ""
+    with repo:
+        for stage in repo.index.stages:
+            for out in stage.outs:
+                if out.def_path.rstrip("/") == want:
+                    return str(out.hash_info.value or "")
     return ""
