@@ -8,14 +8,19 @@ a temporary copy under .dvc/tmp.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
 import pytest
+import yaml
+from dvc.repo import Repo
 
 from multitask import records
 from multitask.errors import ConfigError, DataError
 from multitask.project import Mode, dvc_run, executor_root, locked_md5, project_root
+from tests.conftest import ROOT
 
 BASELINE = "a" * 40
 
@@ -183,9 +188,6 @@ def test_locked_md5_is_the_current_stages_not_a_stale_lock_entry(tmp_path, monke
     """dvc.lock keeps entries of stages that left dvc.yaml (here `frozen_head_a` moved from the
     `train` group to `train_warm`, as it did in this project): the lineage must name the md5 of
     the stage dvc.yaml has now, even when the stale entry comes first in the file."""
-    import subprocess
-    import sys
-
     monkeypatch.delenv("DVC_ROOT", raising=False)
     dvc = Path(sys.executable).with_name("dvc")
     subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
@@ -210,11 +212,6 @@ def test_the_committed_dvc_lock_holds_only_stages_of_dvc_yaml():
     """What `git show <commit>:dvc.lock` says about a model must be about a stage that exists:
     DVC never drops the entry of a stage removed from dvc.yaml (only `dvc remove` does), so a
     renamed or regrouped scenario leaves a second, stale md5 for the same folder."""
-    import yaml
-    from dvc.repo import Repo
-
-    from tests.conftest import ROOT
-
     with Repo(str(ROOT)) as repo:
         current = {stage.addressing for stage in repo.index.stages}
     locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"])
